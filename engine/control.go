@@ -1,0 +1,33 @@
+package engine
+
+// ControlSpecs describe the steps the engine runs itself, for the palette and docs.
+var ControlSpecs = []Spec{
+	{Kind: StepFilter, Group: "control", Title: "Filter", Summary: "Stop the run unless a condition holds.",
+		Fields: []Field{{Name: "when", Label: "Continue only when", Type: FieldExpression, Required: true,
+			Help: "An expression; when false the run ends as filtered.", Placeholder: "trigger.body.amount >= 1000"}},
+		Example: `{}`},
+	{Kind: StepBranch, Group: "control", Title: "Branch", Summary: "Run the first case whose condition holds (if/else, switch).",
+		Fields: []Field{{Name: "cases", Label: "Cases", Type: FieldJSON, Help: "Each case has a `when` expression and its own steps."},
+			{Name: "default", Label: "Otherwise", Type: FieldJSON, Help: "Steps run when no case matches."}},
+		Example: `{}`},
+	{Kind: StepForeach, Group: "control", Title: "For each", Summary: "Run steps once per item of a list.",
+		Fields: []Field{{Name: "items", Label: "Items", Type: FieldExpression, Required: true,
+			Help: "An expression that yields a list; inside, `item` and `index` name the current one.", Placeholder: "trigger.body.line_items"},
+			{Name: "max_items", Label: "At most", Type: FieldNumber, Help: "Fail the step when the list is longer (default 1000)."}},
+		Example: `{}`},
+	{Kind: StepDelay, Group: "control", Title: "Delay", Summary: "Wait for a while or until a time; survives restarts.",
+		Fields: []Field{{Name: "for", Label: "For", Type: FieldText, Help: "A duration: 30s, 10m, 2h.", Placeholder: "10m"},
+			{Name: "until", Label: "Until", Type: FieldText, Help: "A time (RFC 3339), e.g. {{ trigger.body.send_at }}."}},
+		Example: `{"for":"10m"}`},
+	{Kind: StepSet, Group: "control", Title: "Set variables", Summary: "Compute values once and use them as vars.<name>.",
+		Fields: []Field{{Name: "vars", Label: "Variables", Type: FieldMap, Required: true, Help: "Name → template."}},
+		Example: `{"vars":{"email":"{{ lower(trigger.body.email) }}"}}`},
+	{Kind: StepRespond, Group: "control", Title: "Respond to webhook", Summary: "Answer the waiting webhook request (respond mode wait).",
+		Fields: []Field{{Name: "status", Label: "Status", Type: FieldNumber, Default: 200},
+			{Name: "headers", Label: "Headers", Type: FieldMap},
+			{Name: "body", Label: "Body", Type: FieldJSON}},
+		Example: `{"status":200,"body":{"ok":true}}`},
+	{Kind: StepFail, Group: "control", Title: "Fail", Summary: "End the run as failed with a message.",
+		Fields: []Field{{Name: "message", Label: "Message", Type: FieldText, Required: true}},
+		Example: `{"message":"order {{ trigger.body.id }} has no email"}`},
+}

@@ -1,0 +1,475 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/parser"
+	"github.com/expr-lang/expr/types"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Scopes: the names an expression may use, by where it stands (SPEC §4).
+var (
+	// StepScope is in force in steps' `if`, `when`, `items` and `with` templates.
+	StepScope = []string{"trigger", "steps", "vars", "secrets", "run", "flow", "item", "index"}
+	// TriggerScope is in force in a webhook's `dedupe` and `respond.url`.
+	TriggerScope = []string{"trigger", "secrets", "flow", "run"}
+)
+
+// Limits that bound what an expression can cost, checked at compile time.
+const (
+	maxExprNodes      = 2000  // AST nodes per expression
+	maxClosureDepth   = 2     // all(a, {any(b, {…})}) is the deepest allowed
+	maxRangeSize      = 10000 // 1..10000 at most, constant bounds only
+	maxRepeatCount    = 10000 // repeat(s, n): n a constant up to this
+	maxTemplateLength = 64 << 10
+)
+
+// Expr is a compiled expression, safe for concurrent use.
+type Expr struct {
+	src  string
+	prog *vm.Program
+}
+
+// Source returns the expression's text.
+func (e *Expr) Source() string { return e.src }
+
+// CompileExpr compiles an expression that may use the names in scope. Errors
+// carry expr's line/column snippet.
+func CompileExpr(src string, scope []string) (*Expr, error) { return compile(src, scope, false) }
+
+// CompileCond compiles a condition: an expression that must yield a bool.
+func CompileCond(src string, scope []string) (*Expr, error) { return compile(src, scope, true) }
+
+func compile(src string, scope []string, asBool bool) (*Expr, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, errors.New("empty expression")
+	}
+	if len(src) > maxTemplateLength {
+		return nil, fmt.Errorf("expression longer than %d bytes", maxTemplateLength)
+	}
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkCost(tree.Node); err != nil {
+		return nil, err
+	}
+	env := make(types.Map, len(scope))
+	for _, n := range scope {
+		env[n] = types.Any
+	}
+	opts := []expr.Option{expr.Env(env), expr.MaxNodes(maxExprNodes), expr.Patch(nilSafe{})}
+	opts = append(opts, functions...)
+	if asBool {
+		opts = append(opts, expr.AsBool())
+	}
+	prog, err := expr.Compile(src, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Expr{src: src, prog: prog}, nil
+}
+
+var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
+
+// Eval runs the expression over env (plain maps, slices and values only). The
+// VM runs with expr's memory budget.
+func (e *Expr) Eval(env map[string]any) (out any, err error) {
+	m := vmPool.Get().(*vm.VM)
+	defer vmPool.Put(m)
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%v", r)
+		}
+	}()
+	m.MemoryBudget = 0 // reset to expr's default budget on each run
+	out, err = m.Run(e.prog, env)
+	if err != nil {
+		return nil, fmt.Errorf("expression `%s`: %s", e.src, oneLine(err))
+	}
+	return out, nil
+}
+
+// Bool runs a condition.
+func (e *Expr) Bool(env map[string]any) (bool, error) {
+	v, err := e.Eval(env)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, fmt.Errorf("expression `%s`: want true or false, got %T", e.src, v)
+	}
+	return b, nil
+}
+
+func oneLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// nilSafe makes every property access nil-safe: a missing field is nil, never
+// an error (`trigger.body.a.b` is nil when a is absent), as if written `?.`.
+type nilSafe struct{}
+
+func (nilSafe) Visit(node *ast.Node) {
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok || m.Method || m.Optional {
+		return
+	}
+	m.Optional = true
+	ast.Patch(node, &ast.ChainNode{Node: m})
+}
+
+// checkCost refuses, before compiling, what could run for a very long time or
+// allocate without bound: deep closure nesting, computed or large ranges, and
+// repeat with a computed or large count.
+func checkCost(root ast.Node) error {
+	var err error
+	depths := map[ast.Node]int{}
+	ast.Walk(&root, visitFunc(func(n *ast.Node) {
+		if err != nil {
+			return
+		}
+		switch x := (*n).(type) {
+		case *ast.PredicateNode:
+			d := 1
+			inner := x.Node
+			ast.Walk(&inner, visitFunc(func(c *ast.Node) {
+				if cd, ok := depths[*c]; ok && cd+1 > d {
+					d = cd + 1
+				}
+			}))
+			depths[x] = d
+			if d > maxClosureDepth {
+				err = fmt.Errorf("closures nested %d deep (at most %d): the work grows with the input to the power of the depth", d, maxClosureDepth)
+			}
+		case *ast.BinaryNode:
+			if x.Operator == ".." {
+				lo, ok1 := x.Left.(*ast.IntegerNode)
+				hi, ok2 := x.Right.(*ast.IntegerNode)
+				if !ok1 || !ok2 {
+					err = fmt.Errorf("range bounds must be constant numbers")
+				} else if hi.Value-lo.Value > maxRangeSize {
+					err = fmt.Errorf("range %d..%d is larger than %d items", lo.Value, hi.Value, maxRangeSize)
+				}
+			}
+		case *ast.BuiltinNode:
+			if x.Name == "repeat" {
+				err = checkRepeat(x.Arguments)
+			}
+		case *ast.CallNode:
+			if id, ok := x.Callee.(*ast.IdentifierNode); ok && id.Value == "repeat" {
+				err = checkRepeat(x.Arguments)
+			}
+		}
+	}))
+	return err
+}
+
+func checkRepeat(args []ast.Node) error {
+	if len(args) == 2 {
+		if n, ok := args[1].(*ast.IntegerNode); ok && n.Value <= maxRepeatCount {
+			return nil
+		}
+	}
+	return fmt.Errorf("repeat needs a constant count of at most %d", maxRepeatCount)
+}
+
+type visitFunc func(*ast.Node)
+
+func (f visitFunc) Visit(n *ast.Node) { f(n) }
+
+// Template is a compiled `with` value: strings are templates, objects and
+// arrays are templated value by value, other values are literals.
+type Template struct {
+	kind   tplKind
+	lit    any
+	parts  []tplPart // for a string template
+	keys   []string  // for an object, sorted
+	fields map[string]*Template
+	items  []*Template
+}
+
+type tplKind uint8
+
+const (
+	tplLiteral tplKind = iota
+	tplString          // text mixed with {{ }}: always a string
+	tplWhole           // exactly "{{ expr }}": keeps the expression's type
+	tplObject
+	tplArray
+)
+
+type tplPart struct {
+	text string
+	expr *Expr
+}
+
+// TemplateError is a compile problem inside a templated value, with its path
+// relative to the value's root ("headers.authorization", "items[2]").
+type TemplateError struct {
+	Path string
+	Err  error
+}
+
+func (e *TemplateError) Error() string {
+	if e.Path == "" {
+		return e.Err.Error()
+	}
+	return e.Path + ": " + e.Err.Error()
+}
+
+// CompileValue compiles a JSON value whose strings are templates. It reports
+// every problem found.
+func CompileValue(raw json.RawMessage, scope []string) (*Template, []*TemplateError) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return &Template{kind: tplLiteral}, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, []*TemplateError{{Err: fmt.Errorf("malformed JSON: %v", err)}}
+	}
+	var errs []*TemplateError
+	t := compileAny(v, "", scope, &errs)
+	return t, errs
+}
+
+// CompileTemplateValue compiles an already-decoded value (json.Number, maps, slices).
+func CompileTemplateValue(v any, scope []string) (*Template, []*TemplateError) {
+	var errs []*TemplateError
+	t := compileAny(v, "", scope, &errs)
+	return t, errs
+}
+
+func compileAny(v any, path string, scope []string, errs *[]*TemplateError) *Template {
+	switch x := v.(type) {
+	case string:
+		t, err := CompileString(x, scope)
+		if err != nil {
+			*errs = append(*errs, &TemplateError{Path: path, Err: err})
+			return &Template{kind: tplLiteral, lit: x}
+		}
+		return t
+	case map[string]any:
+		t := &Template{kind: tplObject, fields: make(map[string]*Template, len(x))}
+		for k, fv := range x {
+			t.keys = append(t.keys, k)
+			t.fields[k] = compileAny(fv, joinPath(path, k), scope, errs)
+		}
+		sort.Strings(t.keys)
+		return t
+	case []any:
+		t := &Template{kind: tplArray, items: make([]*Template, len(x))}
+		for i, iv := range x {
+			t.items[i] = compileAny(iv, fmt.Sprintf("%s[%d]", path, i), scope, errs)
+		}
+		return t
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return &Template{kind: tplLiteral, lit: i}
+		}
+		f, _ := x.Float64()
+		return &Template{kind: tplLiteral, lit: f}
+	default:
+		return &Template{kind: tplLiteral, lit: x}
+	}
+}
+
+func joinPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// CompileString compiles one template string: "{{ expr }}" keeps the
+// expression's type; text mixed with {{ … }} becomes a string.
+func CompileString(s string, scope []string) (*Template, error) {
+	if !strings.Contains(s, "{{") {
+		return &Template{kind: tplLiteral, lit: s}, nil
+	}
+	if len(s) > maxTemplateLength {
+		return nil, fmt.Errorf("template longer than %d bytes", maxTemplateLength)
+	}
+	var parts []tplPart
+	rest := s
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			if rest != "" {
+				parts = append(parts, tplPart{text: rest})
+			}
+			break
+		}
+		if i > 0 {
+			parts = append(parts, tplPart{text: rest[:i]})
+		}
+		end := closingBraces(rest[i+2:])
+		if end < 0 {
+			return nil, fmt.Errorf("unclosed {{ in %q", abbreviate(s, 60))
+		}
+		src := strings.TrimSpace(rest[i+2 : i+2+end])
+		e, err := CompileExpr(src, scope)
+		if err != nil {
+			return nil, fmt.Errorf("in {{ %s }}: %w", src, err)
+		}
+		parts = append(parts, tplPart{expr: e})
+		rest = rest[i+2+end+2:]
+	}
+	if len(parts) == 1 && parts[0].expr != nil {
+		return &Template{kind: tplWhole, parts: parts}, nil
+	}
+	return &Template{kind: tplString, parts: parts}, nil
+}
+
+// closingBraces finds "}}" outside string literals; -1 when there is none.
+func closingBraces(s string) int {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+		case c == '}' && i+1 < len(s) && s[i+1] == '}':
+			return i
+		}
+	}
+	return -1
+}
+
+func abbreviate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// HasExpr reports whether the template evaluates anything (is not a plain literal).
+func (t *Template) HasExpr() bool {
+	switch t.kind {
+	case tplString, tplWhole:
+		return true
+	case tplObject:
+		for _, f := range t.fields {
+			if f.HasExpr() {
+				return true
+			}
+		}
+	case tplArray:
+		for _, it := range t.items {
+			if it.HasExpr() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Eval renders the value over env.
+func (t *Template) Eval(env map[string]any) (any, error) {
+	switch t.kind {
+	case tplLiteral:
+		return t.lit, nil
+	case tplWhole:
+		return t.parts[0].expr.Eval(env)
+	case tplString:
+		var b strings.Builder
+		for _, p := range t.parts {
+			if p.expr == nil {
+				b.WriteString(p.text)
+				continue
+			}
+			v, err := p.expr.Eval(env)
+			if err != nil {
+				return nil, err
+			}
+			b.WriteString(Stringify(v))
+		}
+		return b.String(), nil
+	case tplObject:
+		out := make(map[string]any, len(t.keys))
+		for _, k := range t.keys {
+			v, err := t.fields[k].Eval(env)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = v
+		}
+		return out, nil
+	case tplArray:
+		out := make([]any, len(t.items))
+		for i, it := range t.items {
+			v, err := it.Eval(env)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+// EvalString renders the value and formats it as text.
+func (t *Template) EvalString(env map[string]any) (string, error) {
+	v, err := t.Eval(env)
+	if err != nil {
+		return "", err
+	}
+	return Stringify(v), nil
+}
+
+// Stringify formats a value as templates insert it into text: nil is "",
+// whole numbers have no decimals, times are RFC 3339, maps and lists are JSON.
+func Stringify(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case json.Number:
+		return x.String()
+	case time.Time:
+		return x.Format(time.RFC3339Nano)
+	case time.Duration:
+		return x.String()
+	case []byte:
+		return string(x)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}

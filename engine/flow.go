@@ -1,0 +1,205 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Flow is a "when X happens, do Y" recipe: one trigger, then steps. It is the
+// JSON document of SPEC §3; DecodeFlow reads it strictly.
+type Flow struct {
+	// ID is the flow's unique id and its webhook path: ^[a-z0-9][a-z0-9-]{0,62}$.
+	ID string `json:"id"`
+	// Name is what people see in lists.
+	Name string `json:"name"`
+	// Description says what the flow is for.
+	Description string `json:"description,omitempty"`
+	// Enabled flows take events; a disabled flow answers 404 to webhooks. Default true.
+	Enabled bool `json:"enabled"`
+	// Trigger starts runs.
+	Trigger Trigger `json:"trigger"`
+	// Steps run in order.
+	Steps []Step `json:"steps"`
+	// OnFailure names a flow started with the failed run as its trigger body.
+	OnFailure string `json:"on_failure,omitempty"`
+	// Concurrency caps this flow's runs executing at once (0: only the global worker count).
+	Concurrency int `json:"concurrency,omitempty"`
+	// Retention caps the runs kept for this flow (age and count); zero values use the global setting.
+	Retention *Retention `json:"retention,omitempty"`
+
+	// Version is set by the store on every save (1, 2, …); ignored on input.
+	Version int `json:"version,omitempty"`
+	// UpdatedAt is set by the store on every save; ignored on input.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Retention bounds a flow's stored runs.
+type Retention struct {
+	// MaxAge: runs older than this are pruned (e.g. "720h").
+	MaxAge Duration `json:"max_age,omitempty"`
+	// MaxRuns: at most this many runs are kept.
+	MaxRuns int `json:"max_runs,omitempty"`
+}
+
+// Trigger is what starts a flow's runs: its Type names a registered trigger kind
+// and With holds that kind's settings.
+type Trigger struct {
+	Type string          `json:"type"`
+	With json.RawMessage `json:"with,omitempty"`
+}
+
+// Step is one thing a flow does. Control steps use the top-level fields (When,
+// Cases, Default, Items, Steps); actions and delay/set/respond/fail read With.
+type Step struct {
+	// ID is unique in the flow: ^[a-z_][a-z0-9_]*$. Expressions reach its result as steps.<id>.
+	ID string `json:"id"`
+	// Type names a control step or a registered action kind.
+	Type string `json:"type"`
+	// Name is an optional label for the editor.
+	Name string `json:"name,omitempty"`
+	// If skips the step when the expression is false.
+	If string `json:"if,omitempty"`
+	// When is the filter step's condition.
+	When string `json:"when,omitempty"`
+	// Cases and Default are the branch step's arms.
+	Cases   []Case `json:"cases,omitempty"`
+	Default []Step `json:"default,omitempty"`
+	// Items is the foreach step's list expression; Steps its body.
+	Items string `json:"items,omitempty"`
+	Steps []Step `json:"steps,omitempty"`
+	// MaxItems bounds a foreach (default 1000).
+	MaxItems int `json:"max_items,omitempty"`
+	// With holds the kind's settings; string values are templates.
+	With json.RawMessage `json:"with,omitempty"`
+	// Retry re-runs a failed step.
+	Retry *Retry `json:"retry,omitempty"`
+	// Timeout bounds one attempt (default 30s).
+	Timeout Duration `json:"timeout,omitempty"`
+	// OnError is "stop" (default) or "continue".
+	OnError string `json:"on_error,omitempty"`
+}
+
+// Case is one arm of a branch: the first whose When is true runs its Steps.
+type Case struct {
+	Name  string `json:"name,omitempty"`
+	When  string `json:"when"`
+	Steps []Step `json:"steps"`
+}
+
+// Retry is a step's retry policy.
+type Retry struct {
+	// Attempts counts every attempt, the first included (1 = no retry).
+	Attempts int `json:"attempts"`
+	// Backoff is the first wait (default 1s); it doubles each attempt, with jitter.
+	Backoff Duration `json:"backoff,omitempty"`
+	// MaxBackoff caps the wait (default 1h).
+	MaxBackoff Duration `json:"max_backoff,omitempty"`
+}
+
+// Step types handled by the engine itself.
+const (
+	StepFilter  = "filter"
+	StepBranch  = "branch"
+	StepForeach = "foreach"
+	StepDelay   = "delay"
+	StepSet     = "set"
+	StepRespond = "respond"
+	StepFail    = "fail"
+)
+
+// OnError values.
+const (
+	OnErrorStop     = "stop"
+	OnErrorContinue = "continue"
+)
+
+var (
+	flowIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+	stepIDRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
+)
+
+// ValidFlowID reports whether id is a valid flow id.
+func ValidFlowID(id string) bool { return flowIDRe.MatchString(id) }
+
+// DecodeFlow reads one flow document strictly: unknown fields, trailing data and
+// wrong types are errors that name their place. Enabled defaults to true.
+func DecodeFlow(data []byte) (*Flow, error) {
+	f := &Flow{Enabled: true}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(f); err != nil {
+		return nil, jsonProblem(data, err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, &ProblemsError{Problems: Problems{{Path: "", Message: "unexpected data after the flow document"}}}
+	}
+	return f, nil
+}
+
+// jsonProblem turns a decoding error into a Problem with the best path it can.
+func jsonProblem(data []byte, err error) error {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te):
+		return &ProblemsError{Problems: Problems{{Path: te.Field, Message: fmt.Sprintf("expected %s, got JSON %s", te.Type, te.Value)}}}
+	case errors.As(err, &se):
+		line, col := lineCol(data, se.Offset)
+		return &ProblemsError{Problems: Problems{{Path: "", Message: fmt.Sprintf("malformed JSON at line %d, column %d (offset %d): %s", line, col, se.Offset, se.Error())}}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return &ProblemsError{Problems: Problems{{Path: "", Message: strings.TrimPrefix(err.Error(), "json: ")}}}
+	case err == io.EOF:
+		return &ProblemsError{Problems: Problems{{Path: "", Message: "empty document"}}}
+	}
+	return &ProblemsError{Problems: Problems{{Path: "", Message: err.Error()}}}
+}
+
+func lineCol(data []byte, off int64) (int, int) {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	line, col := 1, 1
+	for _, b := range data[:off] {
+		if b == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// Duration is a time.Duration written in JSON as a Go duration string ("1m30s").
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalJSON writes "1m30s".
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string, or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n float64
+		if err2 := json.Unmarshal(b, &n); err2 != nil {
+			return fmt.Errorf("duration must be a string like \"30s\" or a number of seconds")
+		}
+		*d = Duration(n * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("bad duration %q: use forms like 500ms, 30s, 5m, 2h", s)
+	}
+	*d = Duration(v)
+	return nil
+}

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"crypto/rand"
+	"sync"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// RunStatus is a run's state (SPEC §2).
+type RunStatus string
+
+// Run statuses.
+const (
+	RunQueued    RunStatus = "queued"
+	RunRunning   RunStatus = "running"
+	RunWaiting   RunStatus = "waiting"
+	RunSucceeded RunStatus = "succeeded"
+	RunFiltered  RunStatus = "filtered"
+	RunFailed    RunStatus = "failed"
+	RunCanceled  RunStatus = "canceled"
+)
+
+// Final reports whether the status is an end state.
+func (s RunStatus) Final() bool {
+	switch s {
+	case RunSucceeded, RunFiltered, RunFailed, RunCanceled:
+		return true
+	}
+	return false
+}
+
+// StepStatus is a step's state.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepSucceeded StepStatus = "succeeded"
+	StepFailed    StepStatus = "failed"
+	StepSkipped   StepStatus = "skipped"
+	StepRunning   StepStatus = "running"
+	StepWaiting   StepStatus = "waiting"
+)
+
+// Done reports whether the step has finished (its result is final).
+func (s StepStatus) Done() bool { return s == StepSucceeded || s == StepFailed || s == StepSkipped }
+
+// File is an uploaded file's description (its bytes are not kept).
+type File struct {
+	Field       string `json:"field"`
+	Filename    string `json:"filename"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	SHA256      string `json:"sha256"`
+}
+
+// TriggerData is what started a run: `trigger` in expressions.
+type TriggerData struct {
+	Type       string            `json:"type"`
+	Method     string            `json:"method,omitempty"`
+	Path       string            `json:"path"`
+	Headers    map[string]string `json:"headers"`
+	Query      map[string]any    `json:"query"`
+	Body       any               `json:"body"`
+	Files      []File            `json:"files"`
+	Raw        string            `json:"raw,omitempty"`
+	ReceivedAt time.Time         `json:"received_at"`
+	Reconciled bool              `json:"reconciled,omitempty"`
+}
+
+// Run is one execution of a flow.
+type Run struct {
+	ID          string      `json:"id"`
+	FlowID      string      `json:"flow_id"`
+	FlowVersion int         `json:"flow_version"`
+	Status      RunStatus   `json:"status"`
+	Trigger     TriggerData `json:"trigger"`
+	Steps       []*StepRun  `json:"steps"`
+	// Vars holds the variables set by `set` steps so far.
+	Vars map[string]any `json:"vars,omitempty"`
+	// Output is the last executed step's output once the run has ended.
+	Output    any        `json:"output,omitempty"`
+	Error     string     `json:"error"`
+	DedupeKey string     `json:"dedupe_key,omitempty"`
+	ReplayOf  string     `json:"replay_of,omitempty"`
+	CreatedAt time.Time  `json:"created_at"`
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	// NextAt is when a waiting run wakes (delay or retry backoff).
+	NextAt     *time.Time `json:"next_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	// Truncated notes that large payloads were cut to the history size cap.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// StepRun is the record of one step instance in a run. Inside a foreach its ID
+// carries the iteration: "loop[2].send".
+type StepRun struct {
+	ID         string     `json:"id"`
+	Type       string     `json:"type"`
+	Status     StepStatus `json:"status"`
+	Attempts   int        `json:"attempts"`
+	Input      any        `json:"input,omitempty"`
+	Output     any        `json:"output"`
+	Error      string     `json:"error"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	NextAt     *time.Time `json:"next_at,omitempty"`
+	DurationMS float64    `json:"duration_ms"`
+}
+
+// Step returns the record with the given instance id, or nil.
+func (r *Run) Step(id string) *StepRun {
+	for _, s := range r.Steps {
+		if s.ID == id {
+			return s
+		}
+	}
+	return nil
+}
+
+var (
+	idMu      sync.Mutex
+	idEntropy = ulid.Monotonic(rand.Reader, 0)
+)
+
+// NewID returns a new time-ordered id (a ULID): ids sort by creation time.
+func NewID() string {
+	idMu.Lock()
+	defer idMu.Unlock()
+	return ulid.MustNew(ulid.Timestamp(time.Now()), idEntropy).String()
+}

@@ -20,7 +20,7 @@ var ControlSpecs = []Spec{
 			{Name: "until", Label: "Until", Type: FieldText, Help: "A time (RFC 3339), e.g. {{ trigger.body.send_at }}."}},
 		Example: `{"for":"10m"}`},
 	{Kind: StepSet, Group: "control", Title: "Set variables", Summary: "Compute values once and use them as vars.<name>.",
-		Fields: []Field{{Name: "vars", Label: "Variables", Type: FieldMap, Required: true, Help: "Name → template."}},
+		Fields:  []Field{{Name: "vars", Label: "Variables", Type: FieldMap, Required: true, Help: "Name → template."}},
 		Example: `{"vars":{"email":"{{ lower(trigger.body.email) }}"}}`},
 	{Kind: StepRespond, Group: "control", Title: "Respond to webhook", Summary: "Answer the waiting webhook request (respond mode wait).",
 		Fields: []Field{{Name: "status", Label: "Status", Type: FieldNumber, Default: 200},
@@ -28,6 +28,6 @@ var ControlSpecs = []Spec{
 			{Name: "body", Label: "Body", Type: FieldJSON}},
 		Example: `{"status":200,"body":{"ok":true}}`},
 	{Kind: StepFail, Group: "control", Title: "Fail", Summary: "End the run as failed with a message.",
-		Fields: []Field{{Name: "message", Label: "Message", Type: FieldText, Required: true}},
+		Fields:  []Field{{Name: "message", Label: "Message", Type: FieldText, Required: true}},
 		Example: `{"message":"order {{ trigger.body.id }} has no email"}`},
 }

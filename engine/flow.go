@@ -203,3 +203,36 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	*d = Duration(v)
 	return nil
 }
+
+// StringList is one string, a comma-separated string, or a list of strings
+// (email recipients, methods): "a@x.com, b@y.com" and ["a@x.com","b@y.com"] decode alike.
+type StringList []string
+
+// UnmarshalJSON reads a string (split on commas) or a list of strings.
+func (l *StringList) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		*l = splitList(s)
+		return nil
+	}
+	var xs []string
+	if err := json.Unmarshal(b, &xs); err != nil {
+		return fmt.Errorf("want a string or a list of strings")
+	}
+	var out StringList
+	for _, x := range xs {
+		out = append(out, splitList(x)...)
+	}
+	*l = out
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -67,6 +67,9 @@ type TriggerData struct {
 	Raw        string            `json:"raw,omitempty"`
 	ReceivedAt time.Time         `json:"received_at"`
 	Reconciled bool              `json:"reconciled,omitempty"`
+	// FileData holds uploaded files' bytes, base64, keyed by their sha256 hex
+	// digest; only for webhooks with keep_files.
+	FileData map[string]string `json:"file_data,omitempty"`
 }
 
 // Run is one execution of a flow.

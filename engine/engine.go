@@ -1,0 +1,601 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Secrets gives the engine decrypted secret values and redaction. The
+// implementation (engine/secrets) keeps them encrypted at rest.
+type Secrets interface {
+	// Values maps names to values for {{ secrets.NAME }}.
+	Values() map[string]any
+	// RedactString replaces every secret value in s with [redacted].
+	RedactString(s string) string
+	// RedactValue returns a deep copy of v with secret values replaced.
+	RedactValue(v any) any
+}
+
+// Config wires an Engine.
+type Config struct {
+	Store    Store
+	Registry *Registry
+	Secrets  Secrets
+	Observer Observer
+	// HTTP and Dial are the SSRF-guarded outgoing client and dialer.
+	HTTP *http.Client
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Workers bounds runs executing at once (default 64).
+	Workers int
+	// StepTimeout bounds one attempt of a step without its own timeout (default 30s).
+	StepTimeout time.Duration
+	// Now is the clock (default time.Now).
+	Now  func() time.Time
+	Logf func(format string, args ...any)
+}
+
+// Engine runs flows: it accepts events, executes runs durably and resumes
+// them after a restart. It is the one entry point the server and the command
+// line use for flows and runs.
+type Engine struct {
+	cfg   Config
+	store Store
+	reg   *Registry
+	obs   Observer
+	now   func() time.Time
+	logf  func(string, ...any)
+
+	mu       sync.RWMutex
+	flows    map[string]*Compiled // current version of each flow
+	versions map[string]*Compiled // "id@version" for runs on older versions
+	broken   map[string]error     // stored flows that no longer compile
+
+	q       *queue
+	timers  *timers
+	waiters sync.Map // run id → chan Reply
+	cancels sync.Map // run id → struct{}: cancel requested while executing
+	listen  sync.Map // flow id → chan *TriggerData
+
+	startersMu sync.Mutex
+	starters   map[string]context.CancelFunc
+
+	ctx    context.Context
+	stop   context.CancelFunc
+	wg     sync.WaitGroup
+	active sync.WaitGroup
+}
+
+// New returns an engine; call Start to resume runs and start workers.
+func New(cfg Config) *Engine {
+	if cfg.Observer == nil {
+		cfg.Observer = NopObserver{}
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 64
+	}
+	if cfg.StepTimeout <= 0 {
+		cfg.StepTimeout = 30 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = log.Printf
+	}
+	if cfg.HTTP == nil {
+		cfg.HTTP = &http.Client{}
+	}
+	e := &Engine{cfg: cfg, store: cfg.Store, reg: cfg.Registry, obs: cfg.Observer, now: cfg.Now, logf: cfg.Logf,
+		flows: map[string]*Compiled{}, versions: map[string]*Compiled{}, broken: map[string]error{},
+		starters: map[string]context.CancelFunc{}}
+	e.q = newQueue(e.flowLimit)
+	e.timers = newTimers(cfg.Now, func(it *item) { e.q.push(it) })
+	return e
+}
+
+// Registry returns the kinds registry.
+func (e *Engine) Registry() *Registry { return e.reg }
+
+// Store returns the store.
+func (e *Engine) Store() Store { return e.store }
+
+// Start loads and compiles every flow, resumes every queued, running and
+// waiting run, and starts the workers, the timers and the triggers' starters.
+func (e *Engine) Start(ctx context.Context) error {
+	e.ctx, e.stop = context.WithCancel(context.Background())
+	flows, err := e.store.ListFlows(ctx)
+	if err != nil {
+		return fmt.Errorf("load flows: %w", err)
+	}
+	for _, f := range flows {
+		c, ps := Compile(f, e.reg)
+		if len(ps) > 0 {
+			e.broken[f.ID] = ps.Err()
+			e.logf("flow %s does not compile and will not run: %v", f.ID, ps.Err())
+			continue
+		}
+		e.flows[f.ID] = c
+	}
+	pending, err := e.store.PendingRuns(ctx)
+	if err != nil {
+		return fmt.Errorf("load pending runs: %w", err)
+	}
+	sort.Slice(pending, func(i, j int) bool { return pending[i].ID < pending[j].ID })
+	for _, r := range pending {
+		it := &item{runID: r.ID, flowID: r.FlowID}
+		if r.Status == RunWaiting && r.NextAt != nil && r.NextAt.After(e.now()) {
+			e.timers.add(*r.NextAt, it)
+		} else {
+			e.q.push(it)
+		}
+	}
+	if len(pending) > 0 {
+		e.logf("resuming %d unfinished runs", len(pending))
+	}
+	for i := 0; i < e.cfg.Workers; i++ {
+		e.wg.Add(1)
+		go e.worker()
+	}
+	e.wg.Add(1)
+	go func() { defer e.wg.Done(); e.timers.loop(e.ctx.Done()) }()
+	for _, c := range e.flows {
+		e.restartStarter(c)
+	}
+	return nil
+}
+
+// Close stops the starters and workers. Runs executing finish their current
+// step within grace; whatever is not finished resumes at the next start.
+func (e *Engine) Close(grace time.Duration) {
+	if e.stop == nil {
+		return
+	}
+	e.startersMu.Lock()
+	for id, cancel := range e.starters {
+		cancel()
+		delete(e.starters, id)
+	}
+	e.startersMu.Unlock()
+	e.q.close()
+	done := make(chan struct{})
+	go func() { e.active.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+	}
+	e.stop()
+	e.wg.Wait()
+}
+
+// Stats are counts for health pages and metrics.
+type Stats struct {
+	Queued  int `json:"queued"`
+	Waiting int `json:"waiting"`
+}
+
+// Stats returns queue depths.
+func (e *Engine) Stats() Stats { return Stats{Queued: e.q.Len(), Waiting: e.timers.Len()} }
+
+func (e *Engine) flowLimit(flowID string) int {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	if c := e.flows[flowID]; c != nil {
+		return c.Flow.Concurrency
+	}
+	return 0
+}
+
+// Flow returns the compiled current version of a flow.
+func (e *Engine) Flow(id string) (*Compiled, error) {
+	e.mu.RLock()
+	c, ok := e.flows[id]
+	bad := e.broken[id]
+	e.mu.RUnlock()
+	if ok {
+		return c, nil
+	}
+	if bad != nil {
+		return nil, fmt.Errorf("flow %q: %w", id, bad)
+	}
+	return nil, fmt.Errorf("flow %q: %w", id, ErrNotFound)
+}
+
+// flowVersion returns the compiled flow a run executes: the version it recorded.
+func (e *Engine) flowVersion(ctx context.Context, id string, version int) (*Compiled, error) {
+	c, err := e.Flow(id)
+	if err == nil && (version == 0 || c.Flow.Version == version) {
+		return c, nil
+	}
+	key := fmt.Sprintf("%s@%d", id, version)
+	e.mu.RLock()
+	old := e.versions[key]
+	e.mu.RUnlock()
+	if old != nil {
+		return old, nil
+	}
+	f, err := e.store.GetFlowVersion(ctx, id, version)
+	if err != nil {
+		return nil, err
+	}
+	old, ps := Compile(f, e.reg)
+	if len(ps) > 0 {
+		return nil, ps.Err()
+	}
+	e.mu.Lock()
+	e.versions[key] = old
+	e.mu.Unlock()
+	return old, nil
+}
+
+// CreateFlow validates and stores a new flow (ErrExists when the id is taken).
+func (e *Engine) CreateFlow(ctx context.Context, f *Flow) (*Flow, error) {
+	c, ps := Compile(f, e.reg)
+	if len(ps) > 0 {
+		return nil, ps.Err()
+	}
+	if err := e.store.CreateFlow(ctx, f); err != nil {
+		return nil, err
+	}
+	e.installFlow(c)
+	return f, nil
+}
+
+// UpdateFlow validates and stores a new version of a flow.
+func (e *Engine) UpdateFlow(ctx context.Context, f *Flow) (*Flow, error) {
+	c, ps := Compile(f, e.reg)
+	if len(ps) > 0 {
+		return nil, ps.Err()
+	}
+	if err := e.store.UpdateFlow(ctx, f); err != nil {
+		return nil, err
+	}
+	e.installFlow(c)
+	return f, nil
+}
+
+// PutFlow creates or replaces a flow (import).
+func (e *Engine) PutFlow(ctx context.Context, f *Flow) (*Flow, error) {
+	out, err := e.UpdateFlow(ctx, f)
+	if errors.Is(err, ErrNotFound) {
+		return e.CreateFlow(ctx, f)
+	}
+	return out, err
+}
+
+// RestoreFlowVersion saves an earlier version as the newest.
+func (e *Engine) RestoreFlowVersion(ctx context.Context, id string, version int) (*Flow, error) {
+	f, err := e.store.GetFlowVersion(ctx, id, version)
+	if err != nil {
+		return nil, err
+	}
+	return e.UpdateFlow(ctx, f)
+}
+
+// SetEnabled switches a flow on or off (a new version).
+func (e *Engine) SetEnabled(ctx context.Context, id string, on bool) (*Flow, error) {
+	f, err := e.store.GetFlow(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	f.Enabled = on
+	return e.UpdateFlow(ctx, f)
+}
+
+// DeleteFlow removes a flow; its runs stay in history.
+func (e *Engine) DeleteFlow(ctx context.Context, id string) error {
+	if err := e.store.DeleteFlow(ctx, id); err != nil {
+		return err
+	}
+	e.mu.Lock()
+	delete(e.flows, id)
+	delete(e.broken, id)
+	e.mu.Unlock()
+	e.stopStarter(id)
+	return nil
+}
+
+func (e *Engine) installFlow(c *Compiled) {
+	e.mu.Lock()
+	e.flows[c.Flow.ID] = c
+	delete(e.broken, c.Flow.ID)
+	e.mu.Unlock()
+	if e.ctx != nil {
+		e.restartStarter(c)
+	}
+}
+
+func (e *Engine) stopStarter(id string) {
+	e.startersMu.Lock()
+	defer e.startersMu.Unlock()
+	if cancel := e.starters[id]; cancel != nil {
+		cancel()
+		delete(e.starters, id)
+	}
+}
+
+// restartStarter (re)starts the trigger's own producer (schedule, poll, reconcile).
+func (e *Engine) restartStarter(c *Compiled) {
+	e.stopStarter(c.Flow.ID)
+	st, ok := c.Trigger.(Starter)
+	if !ok || !c.Flow.Enabled {
+		return
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	e.startersMu.Lock()
+	e.starters[c.Flow.ID] = cancel
+	e.startersMu.Unlock()
+	flowID := c.Flow.ID
+	sc := &StartContext{
+		Flow:  c.Flow,
+		Sink:  e,
+		State: e.store,
+		MarkSeen: func(ctx context.Context, keys []string, window time.Duration) error {
+			return e.store.MarkSeen(ctx, flowID, keys, window)
+		},
+		Seen: func(ctx context.Context, key string) (bool, error) {
+			_, ok, err := e.store.Seen(ctx, flowID, key)
+			return ok, err
+		},
+		HTTP:    e.cfg.HTTP,
+		Secrets: e.SecretValues,
+		Now:     e.now,
+		After:   time.After,
+		Logf: func(format string, args ...any) {
+			e.logf("flow %s: %s", flowID, e.redact(fmt.Sprintf(format, args...)))
+		},
+		PollResult: func(kind string, err error, started int) { e.obs.PollDone(flowID, kind, err) },
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		if err := st.Start(ctx, sc); err != nil && ctx.Err() == nil {
+			e.logf("flow %s: trigger stopped: %s", flowID, e.redact(err.Error()))
+		}
+	}()
+}
+
+// SecretValues returns the decrypted secrets for {{ secrets.NAME }}.
+func (e *Engine) SecretValues() map[string]any {
+	if e.cfg.Secrets == nil {
+		return map[string]any{}
+	}
+	return e.cfg.Secrets.Values()
+}
+
+func (e *Engine) redact(s string) string {
+	if e.cfg.Secrets == nil {
+		return s
+	}
+	return e.cfg.Secrets.RedactString(s)
+}
+
+func (e *Engine) redactValue(v any) any {
+	if e.cfg.Secrets == nil || v == nil {
+		return v
+	}
+	return e.cfg.Secrets.RedactValue(v)
+}
+
+// Accept stores a new queued run for the event durably, then queues it for a
+// worker (Sink). A duplicate returns the first run's id and dup=true.
+func (e *Engine) Accept(ctx context.Context, flowID string, ev *Event) (string, bool, error) {
+	id, dup, _, err := e.accept(ctx, flowID, ev, false)
+	return id, dup, err
+}
+
+// AcceptWait is Accept for respond mode `wait`: the returned channel receives
+// the respond step's answer, or the run's end.
+func (e *Engine) AcceptWait(ctx context.Context, flowID string, ev *Event) (string, bool, <-chan Reply, error) {
+	return e.accept(ctx, flowID, ev, true)
+}
+
+// Reply is what a waiting webhook request is answered with.
+type Reply struct {
+	// Final is true when the run ended without a respond step.
+	Final   bool
+	Status  int
+	Headers map[string]string
+	Body    any
+	Run     *Run
+}
+
+func (e *Engine) accept(ctx context.Context, flowID string, ev *Event, wait bool) (string, bool, <-chan Reply, error) {
+	c, err := e.Flow(flowID)
+	if err != nil {
+		return "", false, nil, err
+	}
+	r := e.newRun(c, ev.Trigger)
+	var ch chan Reply
+	if wait {
+		ch = make(chan Reply, 1)
+		e.waiters.Store(r.ID, ch)
+	}
+	id, dup, err := e.store.CreateRun(ctx, r, ev.DedupeKey, ev.DedupeWindow)
+	if err != nil || dup {
+		if wait {
+			e.waiters.Delete(r.ID)
+		}
+		return id, dup, nil, err
+	}
+	e.q.push(&item{runID: r.ID, flowID: flowID, run: r})
+	return id, false, ch, nil
+}
+
+func (e *Engine) newRun(c *Compiled, t TriggerData) *Run {
+	if t.ReceivedAt.IsZero() {
+		t.ReceivedAt = e.now().UTC()
+	}
+	if t.Headers == nil {
+		t.Headers = map[string]string{}
+	}
+	if t.Query == nil {
+		t.Query = map[string]any{}
+	}
+	if t.Files == nil {
+		t.Files = []File{}
+	}
+	return &Run{ID: NewID(), FlowID: c.Flow.ID, FlowVersion: c.Flow.Version, Status: RunQueued,
+		Trigger: t, Steps: []*StepRun{}, CreatedAt: e.now().UTC()}
+}
+
+// RunManual starts a run with body as trigger.body (manual trigger, "Test flow").
+// With a nil body the flow's sample event is used when there is one.
+func (e *Engine) RunManual(ctx context.Context, flowID string, body any) (string, error) {
+	c, err := e.Flow(flowID)
+	if err != nil {
+		return "", err
+	}
+	t := TriggerData{Type: "manual", Body: body}
+	if body == nil {
+		if s, err := e.store.GetSample(ctx, flowID); err == nil {
+			t = *s
+		}
+	}
+	r := e.newRun(c, t)
+	if _, _, err := e.store.CreateRun(ctx, r, "", 0); err != nil {
+		return "", err
+	}
+	e.q.push(&item{runID: r.ID, flowID: flowID, run: r})
+	return r.ID, nil
+}
+
+// Listen arms a flow to capture its next webhook as the sample event instead
+// of running it. The returned channel receives the capture; stop disarms.
+func (e *Engine) Listen(flowID string) (<-chan *TriggerData, func()) {
+	ch := make(chan *TriggerData, 1)
+	e.listen.Store(flowID, ch)
+	return ch, func() { e.listen.CompareAndDelete(flowID, ch) }
+}
+
+// Listening reports whether the flow is armed to capture a sample.
+func (e *Engine) Listening(flowID string) bool {
+	_, ok := e.listen.Load(flowID)
+	return ok
+}
+
+// Capture stores t as the flow's sample if the flow is listening; it reports
+// whether it did (then no run is started).
+func (e *Engine) Capture(ctx context.Context, flowID string, t *TriggerData) (bool, error) {
+	v, ok := e.listen.LoadAndDelete(flowID)
+	if !ok {
+		return false, nil
+	}
+	if err := e.store.PutSample(ctx, flowID, t); err != nil {
+		return false, err
+	}
+	select {
+	case v.(chan *TriggerData) <- t:
+	default:
+	}
+	return true, nil
+}
+
+// ReplayOptions choose where a replay starts and on which flow version.
+type ReplayOptions struct {
+	// From is "start" (default) or "failed_step" (reuse the outputs of the steps that succeeded).
+	From string `json:"from"`
+	// Version is "current" (default) or "original".
+	Version string `json:"version"`
+}
+
+// Replay starts a new run with the trigger data of an earlier one.
+func (e *Engine) Replay(ctx context.Context, runID string, o ReplayOptions) (string, error) {
+	old, err := e.store.GetRun(ctx, runID)
+	if err != nil {
+		return "", err
+	}
+	var c *Compiled
+	switch o.Version {
+	case "", "current":
+		c, err = e.Flow(old.FlowID)
+	case "original":
+		c, err = e.flowVersion(ctx, old.FlowID, old.FlowVersion)
+	default:
+		return "", fmt.Errorf("replay: version must be \"current\" or \"original\": %w", ErrInvalid)
+	}
+	if err != nil {
+		return "", err
+	}
+	r := e.newRun(c, old.Trigger)
+	r.ReplayOf = old.ID
+	switch o.From {
+	case "", "start":
+	case "failed_step":
+		for _, s := range old.Steps {
+			if s.Status == StepSucceeded || s.Status == StepSkipped {
+				cp := *s
+				r.Steps = append(r.Steps, &cp)
+			}
+		}
+		r.Vars = old.Vars
+	default:
+		return "", fmt.Errorf("replay: from must be \"start\" or \"failed_step\": %w", ErrInvalid)
+	}
+	if _, _, err := e.store.CreateRun(ctx, r, "", 0); err != nil {
+		return "", err
+	}
+	e.q.push(&item{runID: r.ID, flowID: r.FlowID, run: r})
+	return r.ID, nil
+}
+
+// BulkReplay replays every run of a flow with the status created in [since, until).
+type BulkReplay struct {
+	Flow   string    `json:"flow"`
+	Status RunStatus `json:"status"`
+	Since  time.Time `json:"since"`
+	Until  time.Time `json:"until"`
+	ReplayOptions
+}
+
+// ReplayMany replays the runs a BulkReplay selects (at most 10,000).
+func (e *Engine) ReplayMany(ctx context.Context, b BulkReplay) ([]string, error) {
+	if b.Flow == "" {
+		return nil, fmt.Errorf("bulk replay: flow is required: %w", ErrInvalid)
+	}
+	if b.Status == "" {
+		b.Status = RunFailed
+	}
+	ids := []string{}
+	q := RunQuery{FlowID: b.Flow, Status: b.Status, Since: b.Since, Until: b.Until, Limit: 500}
+	for len(ids) < 10000 {
+		runs, next, err := e.store.ListRuns(ctx, q)
+		if err != nil {
+			return ids, err
+		}
+		for _, r := range runs {
+			id, err := e.Replay(ctx, r.ID, b.ReplayOptions)
+			if err != nil {
+				return ids, err
+			}
+			ids = append(ids, id)
+		}
+		if next == "" {
+			break
+		}
+		q.Cursor = next
+	}
+	return ids, nil
+}
+
+// Cancel stops a queued, running or waiting run. A step executing now
+// finishes; the run then ends canceled.
+func (e *Engine) Cancel(ctx context.Context, runID string) error {
+	r, err := e.store.GetRun(ctx, runID)
+	if err != nil {
+		return err
+	}
+	if r.Status.Final() {
+		return fmt.Errorf("cancel run %s: it already ended %s: %w", runID, r.Status, ErrConflict)
+	}
+	e.cancels.Store(runID, struct{}{})
+	e.timers.remove(runID)
+	e.q.push(&item{runID: runID, flowID: r.FlowID})
+	return nil
+}

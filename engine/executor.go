@@ -1,0 +1,701 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// The executor walks a run's steps. Every step instance has a record in
+// run.Steps; a finished record is never executed again — walking a run is a
+// replay of its records up to the first unfinished step (the shape Temporal
+// and Inngest use). Before an action's side effect its record is written
+// `running` (durably); its result is written with the next checkpoint, which
+// always precedes the next side effect or the run's end. After a crash a step
+// found `running` runs again with the same attempt and idempotency key.
+
+func (e *Engine) worker() {
+	defer e.wg.Done()
+	for {
+		it := e.q.pop()
+		if it == nil {
+			return
+		}
+		e.active.Add(1)
+		e.execute(it)
+		e.active.Done()
+		e.q.done(it)
+	}
+}
+
+type outcome uint8
+
+const (
+	goOn outcome = iota
+	filtered
+	failed
+	suspended
+	aborted // the store refused a checkpoint: the run stays as stored and is retried
+)
+
+// runState is one execution of a run: the run record and the expression env.
+type runState struct {
+	e       *Engine
+	run     *Run
+	c       *Compiled
+	recs    map[string]*StepRun
+	env     map[string]any
+	steps   map[string]any // env["steps"]
+	runEnv  map[string]any // env["run"]
+	last    any            // last executed step's output
+	errMsg  string
+	wakeAt  time.Time
+	dirty   bool
+	started time.Time
+}
+
+func (e *Engine) execute(it *item) {
+	ctx := e.ctx
+	r := it.run
+	if r == nil {
+		var err error
+		if r, err = e.store.GetRun(ctx, it.runID); err != nil {
+			e.logf("run %s: load: %v", it.runID, err)
+			return
+		}
+	}
+	if r.Status.Final() {
+		return
+	}
+	if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
+		e.finish(ctx, &runState{e: e, run: r}, RunCanceled, "canceled")
+		return
+	}
+	c, err := e.flowVersion(ctx, r.FlowID, r.FlowVersion)
+	if err != nil {
+		st := &runState{e: e, run: r}
+		e.finish(ctx, st, RunFailed, fmt.Sprintf("flow %s version %d cannot run: %v", r.FlowID, r.FlowVersion, err))
+		return
+	}
+	st := e.newState(r, c)
+	if r.Status != RunRunning {
+		r.Status = RunRunning
+		st.dirty = true
+	}
+	if r.StartedAt == nil {
+		now := e.now().UTC()
+		r.StartedAt = &now
+	}
+	r.NextAt = nil
+	switch st.walk(ctx, c.Steps, "", nil) {
+	case goOn:
+		e.finish(ctx, st, RunSucceeded, "")
+	case filtered:
+		e.finish(ctx, st, RunFiltered, "")
+	case failed:
+		e.finish(ctx, st, RunFailed, st.errMsg)
+	case suspended:
+		if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
+			e.finish(ctx, st, RunCanceled, "canceled")
+			return
+		}
+		at := st.wakeAt
+		r.Status = RunWaiting
+		r.NextAt = &at
+		if err := e.store.SaveRun(ctx, r); err != nil {
+			e.retryLater(it, err)
+			return
+		}
+		e.timers.add(at, &item{runID: r.ID, flowID: r.FlowID})
+	case aborted:
+		if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
+			e.finish(ctx, st, RunCanceled, "canceled")
+			return
+		}
+		e.retryLater(it, errors.New(st.errMsg))
+	}
+}
+
+// retryLater re-queues a run whose checkpoint the store refused (overload,
+// full disk). Its stored state is consistent; it resumes from there.
+func (e *Engine) retryLater(it *item, err error) {
+	e.logf("run %s: checkpoint failed, retrying in 1s: %v", it.runID, err)
+	e.timers.add(e.now().Add(time.Second), &item{runID: it.runID, flowID: it.flowID})
+}
+
+func (e *Engine) newState(r *Run, c *Compiled) *runState {
+	st := &runState{e: e, run: r, c: c, recs: make(map[string]*StepRun, len(r.Steps)),
+		steps: make(map[string]any, len(r.Steps)), started: e.now()}
+	if r.Vars == nil {
+		r.Vars = map[string]any{}
+	}
+	st.runEnv = map[string]any{"id": r.ID, "attempt": 1}
+	st.env = map[string]any{
+		"trigger": TriggerEnv(&r.Trigger),
+		"steps":   st.steps,
+		"vars":    r.Vars,
+		"secrets": e.SecretValues(),
+		"run":     st.runEnv,
+		"flow":    map[string]any{"id": c.Flow.ID, "name": c.Flow.Name, "version": c.Flow.Version},
+		"item":    nil,
+		"index":   nil,
+	}
+	for _, s := range r.Steps {
+		st.recs[s.ID] = s
+		st.steps[baseID(s.ID)] = stepEnv(s)
+	}
+	return st
+}
+
+// baseID strips a foreach prefix: "loop[2].send" → "send".
+func baseID(id string) string {
+	if i := strings.LastIndexByte(id, '.'); i >= 0 {
+		return id[i+1:]
+	}
+	return id
+}
+
+func stepEnv(s *StepRun) map[string]any {
+	return map[string]any{"output": s.Output, "status": string(s.Status), "error": s.Error, "attempts": s.Attempts}
+}
+
+// TriggerEnv turns trigger data into the plain maps expressions see.
+func TriggerEnv(t *TriggerData) map[string]any {
+	h := make(map[string]any, len(t.Headers))
+	for k, v := range t.Headers {
+		h[k] = v
+	}
+	files := make([]any, len(t.Files))
+	for i, f := range t.Files {
+		files[i] = map[string]any{"field": f.Field, "filename": f.Filename, "content_type": f.ContentType, "size": f.Size, "sha256": f.SHA256}
+	}
+	q := t.Query
+	if q == nil {
+		q = map[string]any{}
+	}
+	return map[string]any{"type": t.Type, "method": t.Method, "path": t.Path, "headers": h, "query": q,
+		"body": t.Body, "files": files, "raw": t.Raw, "received_at": t.ReceivedAt.UTC().Format(time.RFC3339Nano),
+		"reconciled": t.Reconciled}
+}
+
+// scope is the foreach iteration in force: item and index.
+type scope struct {
+	item  any
+	index int
+}
+
+func (st *runState) envFor(sc *scope) map[string]any {
+	if sc == nil {
+		return st.env
+	}
+	env := make(map[string]any, len(st.env))
+	for k, v := range st.env {
+		env[k] = v
+	}
+	env["item"] = sc.item
+	env["index"] = sc.index
+	return env
+}
+
+// walk runs steps in order under prefix ("" at the top, "loop[2]." in a foreach).
+func (st *runState) walk(ctx context.Context, steps []*CStep, prefix string, sc *scope) outcome {
+	for _, cs := range steps {
+		key := prefix + cs.ID
+		rec := st.recs[key]
+		if rec != nil && rec.Status.Done() {
+			if o := st.replayed(cs, rec); o != goOn {
+				return o
+			}
+			continue
+		}
+		if o := st.step(ctx, cs, key, rec, prefix, sc); o != goOn {
+			return o
+		}
+	}
+	return goOn
+}
+
+// replayed applies a finished record's effects without running the step.
+func (st *runState) replayed(cs *CStep, rec *StepRun) outcome {
+	if rec.Status != StepSkipped {
+		st.last = rec.Output
+	}
+	switch {
+	case rec.Status == StepFailed && cs.OnError != OnErrorContinue:
+		st.errMsg = fmt.Sprintf("step %s: %s", rec.ID, rec.Error)
+		return failed
+	case cs.Type == StepFilter && rec.Status == StepSucceeded:
+		if m, ok := rec.Output.(map[string]any); ok && m["passed"] == false {
+			return filtered
+		}
+	case cs.Type == StepSet && rec.Status == StepSucceeded:
+		if m, ok := rec.Output.(map[string]any); ok {
+			for k, v := range m {
+				st.run.Vars[k] = v
+			}
+		}
+	}
+	return goOn
+}
+
+func (st *runState) record(key string, cs *CStep) *StepRun {
+	rec := &StepRun{ID: key, Type: cs.Type}
+	st.recs[key] = rec
+	st.run.Steps = append(st.run.Steps, rec)
+	return rec
+}
+
+// done finishes a record and publishes it to expressions.
+func (st *runState) done(cs *CStep, rec *StepRun, status StepStatus, out any, errMsg string) {
+	now := st.e.now().UTC()
+	rec.Status, rec.Output, rec.Error, rec.NextAt = status, out, errMsg, nil
+	if rec.StartedAt == nil {
+		rec.StartedAt = &now
+	}
+	rec.FinishedAt = &now
+	rec.DurationMS = float64(now.Sub(*rec.StartedAt).Microseconds()) / 1000
+	st.steps[cs.ID] = stepEnv(rec)
+	if status != StepSkipped {
+		st.last = out
+	}
+	st.dirty = true
+	st.e.obs.StepFinished(st.run.FlowID, cs.Type, status, now.Sub(*rec.StartedAt))
+}
+
+// fail records a step failure and decides whether the run goes on.
+func (st *runState) fail(cs *CStep, rec *StepRun, out any, msg string) outcome {
+	st.done(cs, rec, StepFailed, out, msg)
+	if cs.OnError == OnErrorContinue {
+		return goOn
+	}
+	st.errMsg = fmt.Sprintf("step %s: %s", rec.ID, msg)
+	return failed
+}
+
+// checkpoint writes the run durably if anything changed.
+func (st *runState) checkpoint(ctx context.Context) bool {
+	if !st.dirty {
+		return true
+	}
+	if err := st.e.store.SaveRun(ctx, st.run); err != nil {
+		st.errMsg = err.Error()
+		return false
+	}
+	st.dirty = false
+	return true
+}
+
+func (st *runState) step(ctx context.Context, cs *CStep, key string, rec *StepRun, prefix string, sc *scope) outcome {
+	env := st.envFor(sc)
+	if rec == nil {
+		rec = st.record(key, cs)
+		if cs.cond != nil {
+			ok, err := cs.cond.Bool(env)
+			if err != nil {
+				return st.fail(cs, rec, nil, "if: "+st.e.redact(err.Error()))
+			}
+			if !ok {
+				st.done(cs, rec, StepSkipped, nil, "")
+				return goOn
+			}
+		}
+		now := st.e.now().UTC()
+		rec.StartedAt = &now
+	}
+	switch cs.Type {
+	case StepFilter:
+		ok, err := cs.when.Bool(env)
+		if err != nil {
+			return st.fail(cs, rec, nil, "when: "+st.e.redact(err.Error()))
+		}
+		st.done(cs, rec, StepSucceeded, map[string]any{"passed": ok}, "")
+		if !ok {
+			return filtered
+		}
+		return goOn
+	case StepBranch:
+		return st.branch(ctx, cs, rec, prefix, sc, env)
+	case StepForeach:
+		return st.foreach(ctx, cs, rec, prefix, env)
+	case StepSet:
+		v, err := cs.with.Eval(env)
+		if err != nil {
+			return st.fail(cs, rec, nil, "with."+st.e.redact(err.Error()))
+		}
+		vars, _ := v.(map[string]any)["vars"].(map[string]any)
+		for k, x := range vars {
+			st.run.Vars[k] = x
+		}
+		st.done(cs, rec, StepSucceeded, vars, "")
+		return goOn
+	case StepDelay:
+		return st.delay(ctx, cs, rec, env)
+	case StepRespond:
+		return st.respond(cs, rec, env)
+	case StepFail:
+		v, err := cs.with.Eval(env)
+		if err != nil {
+			return st.fail(cs, rec, nil, "with."+st.e.redact(err.Error()))
+		}
+		msg := Stringify(v.(map[string]any)["message"])
+		if msg == "" {
+			msg = "failed by a fail step"
+		}
+		return st.fail(cs, rec, nil, st.e.redact(msg))
+	}
+	return st.action(ctx, cs, rec, env)
+}
+
+func (st *runState) branch(ctx context.Context, cs *CStep, rec *StepRun, prefix string, sc *scope, env map[string]any) outcome {
+	chosen := -2
+	if m, ok := rec.Output.(map[string]any); ok && rec.Status == StepRunning {
+		if n, ok := toInt(m["case"]); ok {
+			chosen = n
+		}
+	}
+	if chosen == -2 {
+		chosen = -1
+		for i, c := range cs.cases {
+			ok, err := c.when.Bool(env)
+			if err != nil {
+				return st.fail(cs, rec, nil, fmt.Sprintf("cases[%d].when: %s", i, st.e.redact(err.Error())))
+			}
+			if ok {
+				chosen = i
+				break
+			}
+		}
+		name := "default"
+		if chosen >= 0 {
+			name = cs.cases[chosen].name
+			if name == "" {
+				name = fmt.Sprintf("case %d", chosen+1)
+			}
+		}
+		rec.Status = StepRunning
+		rec.Output = map[string]any{"case": chosen, "name": name}
+		st.dirty = true
+	}
+	body := cs.def
+	if chosen >= 0 && chosen < len(cs.cases) {
+		body = cs.cases[chosen].steps
+	}
+	o := st.walk(ctx, body, prefix, sc)
+	switch o {
+	case goOn, filtered:
+		out := rec.Output
+		st.done(cs, rec, StepSucceeded, out, "")
+	case failed:
+		st.done(cs, rec, StepFailed, rec.Output, st.errMsg)
+	}
+	return o
+}
+
+func (st *runState) foreach(ctx context.Context, cs *CStep, rec *StepRun, prefix string, env map[string]any) outcome {
+	var items []any
+	if rec.Status == StepRunning {
+		items, _ = rec.Input.([]any)
+	} else {
+		v, err := cs.items.Eval(env)
+		if err != nil {
+			return st.fail(cs, rec, nil, "items: "+st.e.redact(err.Error()))
+		}
+		var ok bool
+		if items, ok = toList(v); !ok {
+			return st.fail(cs, rec, nil, fmt.Sprintf("items: `%s` gave %s, not a list", cs.Items, jsonKind(v)))
+		}
+		limit := cs.MaxItems
+		if limit == 0 {
+			limit = defaultMaxItems
+		}
+		if len(items) > limit {
+			return st.fail(cs, rec, nil, fmt.Sprintf("items: %d items, more than max_items %d", len(items), limit))
+		}
+		rec.Status = StepRunning
+		rec.Input = items
+		st.dirty = true
+	}
+	outs := make([]any, len(items))
+	for i, it := range items {
+		p := fmt.Sprintf("%s%s[%d].", prefix, cs.ID, i)
+		o := st.walk(ctx, cs.body, p, &scope{item: it, index: i})
+		switch o {
+		case goOn:
+		case failed:
+			st.done(cs, rec, StepFailed, outs[:i], st.errMsg)
+			return failed
+		default:
+			return o
+		}
+		for j := len(cs.body) - 1; j >= 0; j-- {
+			if r := st.recs[p+cs.body[j].ID]; r != nil && r.Status != StepSkipped {
+				outs[i] = r.Output
+				break
+			}
+		}
+	}
+	st.done(cs, rec, StepSucceeded, outs, "")
+	return goOn
+}
+
+func (st *runState) delay(ctx context.Context, cs *CStep, rec *StepRun, env map[string]any) outcome {
+	now := st.e.now()
+	if rec.Status == StepWaiting && rec.NextAt != nil {
+		if now.Before(*rec.NextAt) {
+			st.wakeAt = *rec.NextAt
+			return suspended
+		}
+		st.done(cs, rec, StepSucceeded, map[string]any{"waited_until": rec.NextAt.Format(time.RFC3339Nano)}, "")
+		return goOn
+	}
+	v, err := cs.with.Eval(env)
+	if err != nil {
+		return st.fail(cs, rec, nil, "with."+st.e.redact(err.Error()))
+	}
+	m, _ := v.(map[string]any)
+	var at time.Time
+	switch {
+	case m["for"] != nil:
+		d, err := time.ParseDuration(Stringify(m["for"]))
+		if err != nil {
+			return st.fail(cs, rec, nil, fmt.Sprintf("with.for: bad duration %q", Stringify(m["for"])))
+		}
+		at = now.Add(d)
+	case m["until"] != nil:
+		t, ok := m["until"].(time.Time)
+		if !ok {
+			p, err := fnParseTime(Stringify(m["until"]))
+			if err != nil {
+				return st.fail(cs, rec, nil, "with.until: "+err.Error())
+			}
+			t = p.(time.Time)
+		}
+		at = t
+	}
+	if !at.After(now) {
+		st.done(cs, rec, StepSucceeded, map[string]any{"waited_until": at.UTC().Format(time.RFC3339Nano)}, "")
+		return goOn
+	}
+	at = at.UTC()
+	rec.Status = StepWaiting
+	rec.NextAt = &at
+	st.wakeAt = at
+	st.dirty = true
+	return suspended
+}
+
+func (st *runState) respond(cs *CStep, rec *StepRun, env map[string]any) outcome {
+	v, err := cs.with.Eval(env)
+	if err != nil {
+		return st.fail(cs, rec, nil, "with."+st.e.redact(err.Error()))
+	}
+	m, _ := v.(map[string]any)
+	status := 200
+	if n, ok := toInt(m["status"]); ok && n >= 100 && n <= 599 {
+		status = n
+	}
+	headers := map[string]string{}
+	if h, ok := m["headers"].(map[string]any); ok {
+		for k, x := range h {
+			headers[k] = Stringify(x)
+		}
+	}
+	out := map[string]any{"status": status, "headers": headers, "body": m["body"]}
+	delivered := false
+	if ch, ok := st.e.waiters.LoadAndDelete(st.run.ID); ok {
+		ch.(chan Reply) <- Reply{Status: status, Headers: headers, Body: m["body"]}
+		delivered = true
+	}
+	out["delivered"] = delivered
+	st.done(cs, rec, StepSucceeded, out, "")
+	return goOn
+}
+
+func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map[string]any) outcome {
+	now := st.e.now()
+	attempt := rec.Attempts + 1
+	switch rec.Status {
+	case StepRunning:
+		attempt = max(rec.Attempts, 1) // interrupted by a crash: the same attempt again
+	case StepWaiting:
+		if rec.NextAt != nil && now.Before(*rec.NextAt) {
+			st.wakeAt = *rec.NextAt
+			return suspended
+		}
+	}
+	st.runEnv["attempt"] = attempt
+	v, err := cs.with.Eval(env)
+	if err != nil {
+		rec.Attempts = attempt
+		return st.fail(cs, rec, nil, "with."+st.e.redact(err.Error()))
+	}
+	cfg, err := DecodeWith(cs.spec, v, cs.action.New())
+	if err != nil {
+		rec.Attempts = attempt
+		return st.fail(cs, rec, nil, "with"+fieldSuffix(err)+": "+st.e.redact(decodeMessage(err)))
+	}
+	rec.Status = StepRunning
+	rec.Attempts = attempt
+	rec.Input = st.e.redactValue(v)
+	rec.NextAt = nil
+	st.dirty = true
+	if !st.checkpoint(ctx) {
+		return aborted
+	}
+	if _, ok := st.e.cancels.Load(st.run.ID); ok {
+		st.errMsg = "canceled"
+		return aborted
+	}
+	timeout := cs.Timeout.D()
+	if timeout <= 0 {
+		timeout = st.e.cfg.StepTimeout
+	}
+	actx, cancel := context.WithTimeout(ctx, timeout)
+	var logs []string
+	sc := &StepContext{RunID: st.run.ID, FlowID: st.run.FlowID, StepID: rec.ID, Attempt: attempt,
+		IdempotencyKey: fmt.Sprintf("%s:%s:%d", st.run.ID, rec.ID, attempt),
+		HTTP:           st.e.cfg.HTTP, Dial: st.e.cfg.Dial, KV: st.e.store, Now: st.e.now,
+		Log: func(msg string) { logs = append(logs, msg) }}
+	out, err := runAction(actx, cfg.(Action), sc)
+	cancel()
+	out = st.e.redactValue(out)
+	if len(logs) > 0 {
+		if m, ok := out.(map[string]any); ok {
+			m["logs"] = st.e.redactValue(toAnyList(logs))
+		}
+	}
+	if err == nil {
+		st.done(cs, rec, StepSucceeded, out, "")
+		return goOn
+	}
+	msg := st.e.redact(err.Error())
+	if errors.Is(err, context.DeadlineExceeded) && actx.Err() != nil {
+		msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
+	}
+	if r := cs.Retry; r != nil && attempt < r.Attempts && !IsPermanent(err) {
+		wait := backoff(r, attempt, RetryAfter(err))
+		at := now.Add(wait).UTC()
+		rec.Status, rec.Output, rec.Error, rec.NextAt = StepWaiting, out, msg, &at
+		st.wakeAt = at
+		st.dirty = true
+		return suspended
+	}
+	return st.fail(cs, rec, out, msg)
+}
+
+// runAction calls the action and turns a panic into a step error.
+func runAction(ctx context.Context, a Action, sc *StepContext) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("action panicked: %v", r)
+		}
+	}()
+	return a.Run(ctx, sc)
+}
+
+// backoff is exponential from r.Backoff (default 1s), capped by MaxBackoff
+// (default 1h), with ±20% jitter, and never shorter than a Retry-After.
+func backoff(r *Retry, attempt int, after time.Duration) time.Duration {
+	base := r.Backoff.D()
+	if base <= 0 {
+		base = time.Second
+	}
+	maxB := r.MaxBackoff.D()
+	if maxB <= 0 {
+		maxB = time.Hour
+	}
+	d := base
+	for i := 1; i < attempt && d < maxB; i++ {
+		d *= 2
+	}
+	d = min(d, maxB)
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return max(d, after)
+}
+
+// finish ends a run: final status, output, durable write, then notifications.
+func (e *Engine) finish(ctx context.Context, st *runState, status RunStatus, msg string) {
+	r := st.run
+	now := e.now().UTC()
+	r.Status = status
+	r.Error = e.redact(msg)
+	r.NextAt = nil
+	r.FinishedAt = &now
+	if status == RunSucceeded || status == RunFiltered {
+		r.Output = st.last
+	}
+	if err := e.store.SaveRun(ctx, r); err != nil {
+		e.retryLater(&item{runID: r.ID, flowID: r.FlowID}, err)
+		return
+	}
+	e.cancels.Delete(r.ID)
+	e.obs.RunFinished(r.FlowID, status)
+	if ch, ok := e.waiters.LoadAndDelete(r.ID); ok {
+		ch.(chan Reply) <- Reply{Final: true, Status: 200, Body: r.Output, Run: r}
+	}
+	if status == RunFailed && st.c != nil && st.c.Flow.OnFailure != "" {
+		e.startOnFailure(ctx, st.c.Flow.OnFailure, r)
+	}
+}
+
+func (e *Engine) startOnFailure(ctx context.Context, target string, r *Run) {
+	body := map[string]any{"run_id": r.ID, "flow_id": r.FlowID, "error": r.Error, "status": string(r.Status),
+		"trigger": TriggerEnv(&r.Trigger)}
+	steps := make([]any, 0, len(r.Steps))
+	for _, s := range r.Steps {
+		steps = append(steps, map[string]any{"id": s.ID, "type": s.Type, "status": string(s.Status), "error": s.Error, "output": s.Output})
+	}
+	body["steps"] = steps
+	_, _, err := e.Accept(ctx, target, &Event{Trigger: TriggerData{Type: "failure", Body: body},
+		DedupeKey: "failure:" + r.ID, DedupeWindow: 24 * time.Hour})
+	if err != nil {
+		e.logf("run %s: start on_failure flow %s: %v", r.ID, target, err)
+	}
+}
+
+func toInt(v any) (int, bool) {
+	switch n := v.(type) {
+	case int:
+		return n, true
+	case int64:
+		return int(n), true
+	case float64:
+		return int(n), n == float64(int(n))
+	}
+	return 0, false
+}
+
+func toList(v any) ([]any, bool) {
+	switch x := v.(type) {
+	case []any:
+		return x, true
+	case nil:
+		return []any{}, true
+	case []string:
+		return toAnyList(x), true
+	case []map[string]any:
+		out := make([]any, len(x))
+		for i, m := range x {
+			out[i] = m
+		}
+		return out, true
+	case []int:
+		out := make([]any, len(x))
+		for i, m := range x {
+			out[i] = m
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+func toAnyList(xs []string) []any {
+	out := make([]any, len(xs))
+	for i, s := range xs {
+		out[i] = s
+	}
+	return out
+}

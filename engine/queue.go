@@ -1,0 +1,239 @@
+package engine
+
+import (
+	"container/heap"
+	"sync"
+	"time"
+)
+
+// queue holds runs ready to execute, one FIFO per flow, served round-robin
+// so that one busy flow cannot starve the others, and capped per flow by the
+// flow's concurrency.
+type queue struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	flows   map[string]*flowQueue
+	ring    []string // flows with queued runs, in arrival order
+	next    int
+	queued  map[string]bool // run ids queued or executing: a run is never executed twice at once
+	limit   func(flowID string) int
+	closed  bool
+	pending int
+}
+
+type flowQueue struct {
+	items   []*item
+	running int
+	inRing  bool
+}
+
+type item struct {
+	runID  string
+	flowID string
+	run    *Run // nil: load from the store
+}
+
+func newQueue(limit func(string) int) *queue {
+	q := &queue{flows: map[string]*flowQueue{}, queued: map[string]bool{}, limit: limit}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+// push adds a run unless it is already queued or executing.
+func (q *queue) push(it *item) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.queued[it.runID] || q.closed {
+		return
+	}
+	q.queued[it.runID] = true
+	fq := q.flows[it.flowID]
+	if fq == nil {
+		fq = &flowQueue{}
+		q.flows[it.flowID] = fq
+	}
+	fq.items = append(fq.items, it)
+	q.pending++
+	if !fq.inRing {
+		fq.inRing = true
+		q.ring = append(q.ring, it.flowID)
+	}
+	q.cond.Signal()
+}
+
+// pop blocks until a run may execute, or returns nil when the queue closes.
+func (q *queue) pop() *item {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		if q.closed {
+			return nil
+		}
+		if it := q.take(); it != nil {
+			return it
+		}
+		q.cond.Wait()
+	}
+}
+
+func (q *queue) take() *item {
+	n := len(q.ring)
+	for i := 0; i < n; i++ {
+		idx := (q.next + i) % n
+		id := q.ring[idx]
+		fq := q.flows[id]
+		lim := q.limit(id)
+		if len(fq.items) == 0 || (lim > 0 && fq.running >= lim) {
+			continue
+		}
+		it := fq.items[0]
+		fq.items[0] = nil
+		fq.items = fq.items[1:]
+		fq.running++
+		q.pending--
+		if len(fq.items) == 0 {
+			fq.inRing = false
+			q.ring = append(q.ring[:idx], q.ring[idx+1:]...)
+			if len(q.ring) > 0 {
+				q.next = idx % len(q.ring)
+			} else {
+				q.next = 0
+			}
+		} else {
+			q.next = (idx + 1) % n
+		}
+		return it
+	}
+	return nil
+}
+
+// done marks a popped run as no longer executing.
+func (q *queue) done(it *item) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	delete(q.queued, it.runID)
+	if fq := q.flows[it.flowID]; fq != nil {
+		fq.running--
+		if fq.running == 0 && len(fq.items) == 0 {
+			delete(q.flows, it.flowID)
+		}
+	}
+	q.cond.Broadcast()
+}
+
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+// Len returns how many runs wait for a worker.
+func (q *queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.pending
+}
+
+// timers wakes waiting runs at their next_at. The records are durable (the
+// run's status and next_at); this heap is only the in-memory index of them,
+// rebuilt from the store at start.
+type timers struct {
+	mu    sync.Mutex
+	h     timerHeap
+	kick  chan struct{}
+	fire  func(*item)
+	now   func() time.Time
+	index map[string]*timer
+}
+
+type timer struct {
+	at  time.Time
+	it  *item
+	pos int
+}
+
+type timerHeap []*timer
+
+func (h timerHeap) Len() int           { return len(h) }
+func (h timerHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h timerHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i]; h[i].pos = i; h[j].pos = j }
+func (h *timerHeap) Push(x any)        { t := x.(*timer); t.pos = len(*h); *h = append(*h, t) }
+func (h *timerHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return t
+}
+
+func newTimers(now func() time.Time, fire func(*item)) *timers {
+	return &timers{kick: make(chan struct{}, 1), fire: fire, now: now, index: map[string]*timer{}}
+}
+
+func (t *timers) add(at time.Time, it *item) {
+	t.mu.Lock()
+	if old := t.index[it.runID]; old != nil {
+		heap.Remove(&t.h, old.pos)
+	}
+	tm := &timer{at: at, it: it}
+	t.index[it.runID] = tm
+	heap.Push(&t.h, tm)
+	t.mu.Unlock()
+	select {
+	case t.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (t *timers) remove(runID string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if old := t.index[runID]; old != nil {
+		heap.Remove(&t.h, old.pos)
+		delete(t.index, runID)
+	}
+}
+
+// Len returns how many runs are waiting for a timer.
+func (t *timers) Len() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.h)
+}
+
+func (t *timers) loop(done <-chan struct{}) {
+	tm := time.NewTimer(time.Hour)
+	defer tm.Stop()
+	for {
+		t.mu.Lock()
+		now := t.now()
+		var due []*item
+		for len(t.h) > 0 && !t.h[0].at.After(now) {
+			x := heap.Pop(&t.h).(*timer)
+			delete(t.index, x.it.runID)
+			due = append(due, x.it)
+		}
+		wait := time.Hour
+		if len(t.h) > 0 {
+			wait = t.h[0].at.Sub(now)
+		}
+		t.mu.Unlock()
+		for _, it := range due {
+			t.fire(it)
+		}
+		if !tm.Stop() {
+			select {
+			case <-tm.C:
+			default:
+			}
+		}
+		tm.Reset(wait)
+		select {
+		case <-done:
+			return
+		case <-t.kick:
+		case <-tm.C:
+		}
+	}
+}

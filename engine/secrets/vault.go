@@ -1,0 +1,114 @@
+package secrets
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/hookflow/hookflow/engine"
+)
+
+// Vault is the secrets users store ({{ secrets.NAME }}): sealed at rest by the
+// Keyring, decrypted once into memory for the engine, and redacted from
+// everything the engine records. It implements engine.Secrets and the
+// server's secret manager.
+type Vault struct {
+	store engine.SecretStore
+	kr    *Keyring
+
+	mu     sync.RWMutex
+	values map[string]any
+	red    *Redactor
+}
+
+// NewVault loads and decrypts every stored secret.
+func NewVault(ctx context.Context, store engine.SecretStore, kr *Keyring) (*Vault, error) {
+	v := &Vault{store: store, kr: kr}
+	if err := v.reload(ctx); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (v *Vault) reload(ctx context.Context) error {
+	names, err := v.store.ListSecrets(ctx)
+	if err != nil {
+		return fmt.Errorf("list secrets: %w", err)
+	}
+	values := make(map[string]any, len(names))
+	plain := make([]string, 0, len(names))
+	for _, n := range names {
+		sealed, err := v.store.GetSecret(ctx, n)
+		if err != nil {
+			return fmt.Errorf("read secret %s: %w", n, err)
+		}
+		b, err := v.kr.Open(n, sealed)
+		if err != nil {
+			return fmt.Errorf("decrypt secret %s: %w", n, err)
+		}
+		values[n] = string(b)
+		plain = append(plain, string(b))
+	}
+	v.mu.Lock()
+	v.values, v.red = values, NewRedactor(plain)
+	v.mu.Unlock()
+	return nil
+}
+
+// Set stores a secret encrypted (insert or replace).
+func (v *Vault) Set(ctx context.Context, name, value string) error {
+	sealed, err := v.kr.Seal(name, []byte(value))
+	if err != nil {
+		return fmt.Errorf("seal secret %s: %w", name, err)
+	}
+	if err := v.store.PutSecret(ctx, name, sealed); err != nil {
+		return fmt.Errorf("store secret %s: %w", name, err)
+	}
+	return v.reload(ctx)
+}
+
+// Delete removes a secret.
+func (v *Vault) Delete(ctx context.Context, name string) error {
+	if err := v.store.DeleteSecret(ctx, name); err != nil {
+		return fmt.Errorf("delete secret %s: %w", name, err)
+	}
+	return v.reload(ctx)
+}
+
+// Names lists the secrets' names, sorted; values are never read back.
+func (v *Vault) Names(ctx context.Context) ([]string, error) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out := make([]string, 0, len(v.values))
+	for n := range v.values {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Values returns the decrypted secrets (a shared read-only map).
+func (v *Vault) Values() map[string]any {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.values
+}
+
+// RedactString replaces secret values in s with [redacted].
+func (v *Vault) RedactString(s string) string {
+	v.mu.RLock()
+	r := v.red
+	v.mu.RUnlock()
+	return r.String(s)
+}
+
+// RedactValue returns v with secret values replaced, deeply.
+func (v *Vault) RedactValue(x any) any {
+	v.mu.RLock()
+	r := v.red
+	v.mu.RUnlock()
+	return r.Value(x)
+}
+
+var _ engine.Secrets = (*Vault)(nil)

@@ -55,6 +55,8 @@ type runState struct {
 	wakeAt  time.Time
 	dirty   bool
 	started time.Time
+	// ephemeral runs (ExecuteNow) are never written to the store.
+	ephemeral bool
 }
 
 func (e *Engine) execute(it *item) {
@@ -117,6 +119,35 @@ func (e *Engine) execute(it *item) {
 		}
 		e.retryLater(it, errors.New(st.errMsg))
 	}
+}
+
+// ExecuteNow runs a flow synchronously in memory and returns the run without
+// storing it: no checkpoint, no history. A delay or retry backoff ends it in
+// status waiting. It serves dry runs and measures the engine's own overhead.
+func (e *Engine) ExecuteNow(ctx context.Context, flowID string, t TriggerData) (*Run, error) {
+	c, err := e.Flow(flowID)
+	if err != nil {
+		return nil, err
+	}
+	r := e.newRun(c, t)
+	st := e.newState(r, c)
+	st.ephemeral = true
+	r.Status = RunRunning
+	now := e.now().UTC()
+	r.StartedAt = &now
+	switch st.walk(ctx, c.Steps, "", nil) {
+	case goOn:
+		r.Status, r.Output = RunSucceeded, st.last
+	case filtered:
+		r.Status, r.Output = RunFiltered, st.last
+	case failed:
+		r.Status, r.Error = RunFailed, st.errMsg
+	default:
+		r.Status = RunWaiting
+	}
+	end := e.now().UTC()
+	r.FinishedAt = &end
+	return r, nil
 }
 
 // retryLater re-queues a run whose checkpoint the store refused (overload,
@@ -277,7 +308,7 @@ func (st *runState) fail(cs *CStep, rec *StepRun, out any, msg string) outcome {
 
 // checkpoint writes the run durably if anything changed.
 func (st *runState) checkpoint(ctx context.Context) bool {
-	if !st.dirty {
+	if !st.dirty || st.ephemeral {
 		return true
 	}
 	if err := st.e.store.SaveRun(ctx, st.run); err != nil {

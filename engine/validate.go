@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 )
@@ -285,7 +286,13 @@ func compileWith(s *Step, spec *Spec, ak *ActionKind, p string, ps *Problems) *T
 		fields[spec.Fields[i].Name] = &spec.Fields[i]
 	}
 	before := len(*ps)
-	for k, v := range m {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		v := m[k]
 		f := fields[k]
 		if f == nil {
 			ps.Add(p+".with."+k, "unknown field %q for %s (fields: %s)", k, spec.Kind, fieldNames(spec))

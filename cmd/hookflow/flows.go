@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/hookflow/hookflow/engine"
+)
+
+func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usagef("usage: hookflow flows import FILE... | flows export [ID...] | flows validate FILE...")
+	}
+	sub := args[0]
+	var s settings
+	fs := newFlags("flows "+sub, &s)
+	pos, err := parse(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	switch sub {
+	case "validate":
+		if len(pos) == 0 {
+			return usagef("usage: hookflow flows validate FILE...")
+		}
+		return validateFiles(pos, stdout)
+	case "import":
+		if len(pos) == 0 {
+			return usagef("usage: hookflow flows import FILE...")
+		}
+		return importFiles(ctx, &s, pos, stdout, stderr)
+	case "export":
+		return exportFlows(ctx, &s, pos, stdout)
+	}
+	return usagef("unknown flows command %q: use import, export or validate", sub)
+}
+
+// readFlows reads a file holding one flow document, a list of them, or
+// {"flows":[…]} (what the API's list returns).
+func readFlows(name string) ([]*engine.Flow, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	trimmed := bytes.TrimSpace(data)
+	var docs []json.RawMessage
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("[")):
+		if err := json.Unmarshal(trimmed, &docs); err != nil {
+			return nil, &engine.ProblemsError{Problems: engine.Problems{{Message: "malformed JSON list: " + err.Error()}}}
+		}
+	case bytes.HasPrefix(trimmed, []byte(`{"flows"`)):
+		var wrap struct {
+			Flows []json.RawMessage `json:"flows"`
+		}
+		if err := json.Unmarshal(trimmed, &wrap); err != nil {
+			return nil, &engine.ProblemsError{Problems: engine.Problems{{Message: "malformed JSON: " + err.Error()}}}
+		}
+		docs = wrap.Flows
+	default:
+		docs = []json.RawMessage{data}
+	}
+	out := make([]*engine.Flow, 0, len(docs))
+	for _, d := range docs {
+		f, err := engine.DecodeFlow(d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// validateFiles prints one line per problem (`file: path: message`) and fails
+// with exit 1 when there is any. It needs no data dir.
+func validateFiles(files []string, stdout io.Writer) error {
+	reg := newRegistry()
+	n := 0
+	report := func(file string, ps engine.Problems) {
+		for _, p := range ps {
+			path := p.Path
+			if path == "" {
+				path = "(document)"
+			}
+			fmt.Fprintf(stdout, "%s: %s: %s\n", file, path, p.Message)
+			n++
+		}
+	}
+	for _, file := range files {
+		flows, err := readFlows(file)
+		var pe *engine.ProblemsError
+		switch {
+		case errors.As(err, &pe):
+			report(file, pe.Problems)
+			continue
+		case err != nil:
+			report(file, engine.Problems{{Message: err.Error()}})
+			continue
+		}
+		for _, f := range flows {
+			report(file, engine.Validate(f, reg))
+		}
+	}
+	if n > 0 {
+		return &validationFailed{n: n}
+	}
+	return nil
+}
+
+func importFiles(ctx context.Context, s *settings, files []string, stdout, stderr io.Writer) error {
+	var all []*engine.Flow
+	bad := 0
+	for _, file := range files {
+		flows, err := readFlows(file)
+		if err != nil {
+			var pe *engine.ProblemsError
+			if errors.As(err, &pe) {
+				for _, p := range pe.Problems {
+					fmt.Fprintf(stderr, "%s: %s\n", file, p)
+				}
+				bad++
+				continue
+			}
+			return err
+		}
+		all = append(all, flows...)
+	}
+	if bad > 0 {
+		return &validationFailed{n: bad}
+	}
+	st, err := s.openStore(nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	eng := engine.New(engine.Config{Store: st, Registry: newRegistry()})
+	for _, f := range all {
+		saved, err := eng.PutFlow(ctx, f)
+		if err != nil {
+			var pe *engine.ProblemsError
+			if errors.As(err, &pe) {
+				for _, p := range pe.Problems {
+					fmt.Fprintf(stderr, "%s: %s\n", f.ID, p)
+				}
+				return &validationFailed{n: len(pe.Problems)}
+			}
+			return fmt.Errorf("import %s: %w", f.ID, err)
+		}
+		fmt.Fprintf(stdout, "imported %s (version %d)\n", saved.ID, saved.Version)
+	}
+	return nil
+}
+
+func exportFlows(ctx context.Context, s *settings, ids []string, stdout io.Writer) error {
+	st, err := s.openStore(nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	var flows []*engine.Flow
+	if len(ids) == 0 {
+		if flows, err = st.ListFlows(ctx); err != nil {
+			return err
+		}
+	}
+	for _, id := range ids {
+		f, err := st.GetFlow(ctx, id)
+		if err != nil {
+			return fmt.Errorf("export %s: %w", id, err)
+		}
+		flows = append(flows, f)
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	if len(ids) == 1 {
+		return enc.Encode(flows[0])
+	}
+	if flows == nil {
+		flows = []*engine.Flow{}
+	}
+	return enc.Encode(flows)
+}

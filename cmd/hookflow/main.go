@@ -1,0 +1,104 @@
+// Command hookflow is the Hookflow server and its command line (SPEC §1).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// Exit codes (SPEC §1).
+const (
+	exitOK      = 0
+	exitUsage   = 1 // usage or validation error
+	exitRuntime = 2 // runtime failure
+)
+
+// usageError is a mistake in the command line: exit 1.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{fmt.Sprintf(format, args...)} }
+
+const usage = `Usage: hookflow [command] [flags]
+
+Commands:
+  serve (default)                      run the server: webhooks, workers, UI, API, scheduler
+  token create --name NAME [--role R]  print a new API token (role admin|editor|viewer; default admin)
+  user create --email E [--role R]     create a UI user; the password is read from stdin
+  secrets set NAME [VALUE]             store an encrypted secret (value from stdin when omitted)
+  secrets list | secrets delete NAME   list secret names / delete one
+  flows import FILE...                 store flow documents (insert or replace by id)
+  flows export [ID...]                 print flow documents as JSON
+  flows validate FILE...               check documents; one line per problem
+  backup FILE                          write a consistent copy of the database (server running or not)
+  compact                              rewrite the database file to reclaim space (server stopped)
+  version                              print the version
+
+Settings (flag, env, default):
+  --addr        HOOKFLOW_ADDR        :8080
+  --data        HOOKFLOW_DATA        ./hookflow-data
+  --base-url    HOOKFLOW_BASE_URL    http://localhost:8080
+  --secret-key  HOOKFLOW_SECRET_KEY  (generated into the data dir)
+  --allow-nets  HOOKFLOW_ALLOW_NETS  (none) CIDRs outgoing calls may reach besides public addresses
+`
+
+// run is the whole program: it parses args and returns the exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	cmd := "serve"
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, args, stdout, stderr)
+	case "token":
+		err = cmdToken(ctx, args, stdout)
+	case "user":
+		err = cmdUser(ctx, args, stdin, stdout)
+	case "secrets":
+		err = cmdSecrets(ctx, args, stdin, stdout)
+	case "flows":
+		err = cmdFlows(ctx, args, stdout, stderr)
+	case "backup":
+		err = cmdBackup(ctx, args, stdout)
+	case "compact":
+		err = cmdCompact(ctx, args, stdout)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "hookflow", version)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		err = usagef("unknown command %q\n\n%s", cmd, usage)
+	}
+	if err == nil {
+		return exitOK
+	}
+	var ue *usageError
+	var ve *validationFailed
+	switch {
+	case errors.As(err, &ve):
+		return exitUsage
+	case errors.As(err, &ue):
+		fmt.Fprintln(stderr, "hookflow:", err)
+		return exitUsage
+	}
+	fmt.Fprintln(stderr, "hookflow:", err)
+	return exitRuntime
+}

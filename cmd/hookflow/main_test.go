@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binary is the real hookflow binary, built once by TestMain.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "hookflow-bin")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "hookflow")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "build hookflow: %v\n%s", err, out)
+		os.Exit(2)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli runs the binary with args and stdin; it returns stdout, stderr, exit code.
+func cli(t *testing.T, data, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "HOOKFLOW_DATA="+data)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// server is a running hookflow process.
+type server struct {
+	t    *testing.T
+	cmd  *exec.Cmd
+	addr string
+	logs *bytes.Buffer
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func startServer(t *testing.T, data, addr string) *server {
+	t.Helper()
+	s := &server{t: t, addr: addr, logs: &bytes.Buffer{}}
+	s.cmd = exec.Command(binary, "serve", "--addr", addr, "--base-url", "http://"+addr, "--allow-nets", "127.0.0.0/8")
+	s.cmd.Env = append(os.Environ(), "HOOKFLOW_DATA="+data)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s
+			}
+		}
+		if time.Now().After(deadline) {
+			s.cmd.Process.Kill()
+			t.Fatalf("server did not become healthy: %v\n%s", err, s.logs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *server) kill() {
+	_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	_, _ = s.cmd.Process.Wait()
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_, _ = s.cmd.Process.Wait()
+}
+
+func (s *server) api(method, path, token string, body any) (int, map[string]any) {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, "http://"+s.addr+path, rd)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func TestCLI(t *testing.T) {
+	data := t.TempDir()
+	if out, _, code := cli(t, data, "", "version"); code != 0 || !strings.HasPrefix(out, "hookflow ") {
+		t.Errorf("version: %q %d", out, code)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte(`{"id":"Bad","name":"x","trigger":{"type":"webhook"},"steps":[{"id":"a","type":"filter","when":"trigger.body.x >"},{"id":"b","type":"http","with":{}}]}`), 0o600)
+	out, _, code := cli(t, "/nonexistent", "", "flows", "validate", bad)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != 1 || len(lines) != 3 {
+		t.Fatalf("validate: code %d, output:\n%s", code, out)
+	}
+	for _, want := range []string{bad + ": id: ", bad + ": steps[0].when: ", bad + ": steps[1].with.url: required"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("validate output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, code := cli(t, "/nonexistent", "", "flows", "validate", "../../flows/order-check.json"); code != 0 {
+		t.Errorf("validating the example flow: exit %d", code)
+	}
+	tok, _, code := cli(t, data, "", "token", "create", "--name", "ci", "--role", "editor")
+	if code != 0 || !strings.HasPrefix(tok, "hf_") || strings.Count(tok, "\n") != 1 {
+		t.Errorf("token create: %q %d", tok, code)
+	}
+	if _, errOut, code := cli(t, data, "", "token", "create", "--name", "x", "--role", "root"); code != 1 || !strings.Contains(errOut, "role") {
+		t.Errorf("bad role: %d %q", code, errOut)
+	}
+	if _, _, code := cli(t, data, "correct horse battery\n", "user", "create", "--email", "ann@example.com"); code != 0 {
+		t.Errorf("user create: %d", code)
+	}
+	if _, _, code := cli(t, data, "s3cret-value\n", "secrets", "set", "STRIPE_KEY"); code != 0 {
+		t.Errorf("secrets set: %d", code)
+	}
+	if out, _, _ := cli(t, data, "", "secrets", "list"); out != "STRIPE_KEY\n" {
+		t.Errorf("secrets list = %q", out)
+	}
+	if out, _, code := cli(t, data, "", "flows", "import", "../../flows/order-check.json"); code != 0 || !strings.Contains(out, "imported order-check") {
+		t.Errorf("import: %q %d", out, code)
+	}
+	out, _, code = cli(t, data, "", "flows", "export", "order-check")
+	if code != 0 || !strings.Contains(out, `"id": "order-check"`) {
+		t.Errorf("export: %q %d", out, code)
+	}
+	db, _ := os.ReadFile(filepath.Join(data, "hookflow.db"))
+	if bytes.Contains(db, []byte("s3cret-value")) {
+		t.Error("the secret value is stored in clear text")
+	}
+	if _, errOut, code := cli(t, data, "", "frobnicate"); code != 1 || !strings.Contains(errOut, "unknown command") {
+		t.Errorf("unknown command: %d %q", code, errOut)
+	}
+}
+
+// TestDataDirInUse: a second process fails within 2 s saying the database is
+// in use; backup still works through the running server.
+func TestDataDirInUse(t *testing.T) {
+	data := t.TempDir()
+	srv := startServer(t, data, freeAddr(t))
+	defer srv.stop()
+	start := time.Now()
+	_, errOut, code := cli(t, data, "", "token", "create", "--name", "x")
+	if code != 2 || !strings.Contains(errOut, "in use") {
+		t.Errorf("second process: exit %d, %q", code, errOut)
+	}
+	if d := time.Since(start); d > 4*time.Second {
+		t.Errorf("second process took %s to give up", d)
+	}
+	backup := filepath.Join(t.TempDir(), "copy.db")
+	if out, errOut, code := cli(t, data, "", "backup", backup); code != 0 {
+		t.Fatalf("backup while running: %d %s %s", code, out, errOut)
+	}
+	// The copy is a database another server can start on.
+	restored := t.TempDir()
+	b, _ := os.ReadFile(backup)
+	os.WriteFile(filepath.Join(restored, "hookflow.db"), b, 0o600)
+	k, _ := os.ReadFile(filepath.Join(data, "secret.key"))
+	os.WriteFile(filepath.Join(restored, "secret.key"), k, 0o600)
+	if _, errOut, code := cli(t, restored, "", "flows", "export"); code != 0 {
+		t.Errorf("restored copy does not open: %s", errOut)
+	}
+}
+
+// TestCrashUnderLoad posts webhooks from concurrent clients, SIGKILLs the
+// server in the middle, restarts it on the same data dir, and checks that
+// every webhook that got a 2xx has its run and that every run finishes.
+func TestCrashUnderLoad(t *testing.T) {
+	var sinkHits atomic.Int64
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sinkHits.Add(1)
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	defer sink.Close()
+
+	data := t.TempDir()
+	tok, _, _ := cli(t, data, "", "token", "create", "--name", "t")
+	tok = strings.TrimSpace(tok)
+	flow := filepath.Join(t.TempDir(), "f.json")
+	os.WriteFile(flow, []byte(`{"id":"crash","name":"Crash test","trigger":{"type":"webhook"},"steps":[
+		{"id":"big","type":"filter","when":"trigger.body.n >= 0"},
+		{"id":"s","type":"set","with":{"vars":{"n":"{{ trigger.body.n }}"}}},
+		{"id":"post","type":"http","with":{"method":"POST","url":"`+sink.URL+`","body":{"n":"{{ vars.n }}"}},"retry":{"attempts":5,"backoff":"50ms"}}]}`), 0o600)
+	if out, errOut, code := cli(t, data, "", "flows", "import", flow); code != 0 {
+		t.Fatalf("import: %s %s", out, errOut)
+	}
+	addr := freeAddr(t)
+	srv := startServer(t, data, addr)
+
+	var mu sync.Mutex
+	acked := map[string]bool{} // run ids answered 2xx
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	client := &http.Client{Timeout: 2 * time.Second}
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; ctx.Err() == nil && i < 5000; i++ {
+				body := fmt.Sprintf(`{"n":%d}`, w*10000+i)
+				resp, err := client.Post("http://"+addr+"/hooks/crash", "application/json", strings.NewReader(body))
+				if err != nil {
+					continue // the server is down: not acknowledged
+				}
+				var out struct {
+					RunID string `json:"run_id"`
+				}
+				json.NewDecoder(resp.Body).Decode(&out)
+				resp.Body.Close()
+				if resp.StatusCode == 202 && out.RunID != "" {
+					mu.Lock()
+					acked[out.RunID] = true
+					mu.Unlock()
+				}
+			}
+		}(w)
+	}
+	time.Sleep(700 * time.Millisecond)
+	srv.kill()
+	wg.Wait()
+	mu.Lock()
+	n := len(acked)
+	mu.Unlock()
+	if n == 0 {
+		t.Fatalf("no webhook was acknowledged before the kill:\n%s", srv.logs)
+	}
+	t.Logf("%d webhooks acknowledged before SIGKILL; sink called %d times", n, sinkHits.Load())
+
+	srv = startServer(t, data, addr)
+	defer srv.stop()
+	deadline := time.Now().Add(60 * time.Second)
+	for id := range acked {
+		for {
+			code, run := srv.api("GET", "/api/v1/runs/"+id, tok, nil)
+			if code != 200 {
+				t.Fatalf("acknowledged run %s lost after the crash: %d %v", id, code, run)
+			}
+			if run["status"] == "succeeded" {
+				break
+			}
+			if run["status"] == "failed" || run["status"] == "canceled" || time.Now().After(deadline) {
+				t.Fatalf("run %s did not succeed: %v", id, run)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if hits := sinkHits.Load(); hits < int64(n) {
+		t.Errorf("sink called %d times for %d acknowledged runs", hits, n)
+	}
+}

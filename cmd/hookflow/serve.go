@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hookflow/hookflow/actions"
+	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/boltstore"
+	"github.com/hookflow/hookflow/engine/netguard"
+	"github.com/hookflow/hookflow/triggers"
+	"github.com/hookflow/hookflow/ui"
+)
+
+// newRegistry lists every trigger and action kind.
+func newRegistry() *engine.Registry {
+	r := engine.NewRegistry()
+	triggers.Register(r)
+	actions.Register(r)
+	return r
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var s settings
+	fs := newFlags("serve", &s)
+	if _, err := parse(fs, args); err != nil {
+		return err
+	}
+	logger := log.New(stderr, "", log.LstdFlags)
+	allow, err := netguard.ParseAllowList(s.allowNets)
+	if err != nil {
+		return usagef("--allow-nets: %v", err)
+	}
+	metrics := ui.NewMetrics()
+	st, err := s.openStore(metrics)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	vault, err := s.openVault(ctx, st)
+	if err != nil {
+		return err
+	}
+	guard := netguard.New(allow)
+	eng := engine.New(engine.Config{
+		Store: st, Registry: newRegistry(), Secrets: vault, Observer: metrics,
+		HTTP: guard.HTTPClient(), Dial: guard.DialContext, Logf: logger.Printf,
+	})
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
+	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, Version: version, Logf: logger.Printf})
+
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		eng.Close(time.Second)
+		return fmt.Errorf("listen on %s: %w", s.addr, err)
+	}
+	ctl, err := serveControl(st, filepath.Join(s.data, "hookflow.sock"), logger)
+	if err != nil {
+		logger.Printf("control socket unavailable (hot backup through the CLI will not work): %v", err)
+	}
+	fmt.Fprintf(stdout, "hookflow %s listening on %s — open %s (data in %s)\n", version, ln.Addr(), s.baseURL, s.data)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.App().Listener(ln) }()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		logger.Printf("server stopped: %v", err)
+	}
+	logger.Printf("shutting down: no new requests; running steps get 10s to finish")
+	_ = srv.Shutdown(10 * time.Second)
+	eng.Close(10 * time.Second)
+	if ctl != nil {
+		ctl.Close()
+	}
+	return err
+}
+
+// serveControl answers the local CLI on a unix socket in the data dir (mode
+// 0600): `hookflow backup` streams a hot, consistent copy through it while the
+// server holds the database lock.
+func serveControl(st *boltstore.Store, path string, logger *log.Logger) (*http.Server, error) {
+	_ = os.Remove(path)
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /backup", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		if _, err := st.Backup(r.Context(), w); err != nil {
+			logger.Printf("backup: %v", err)
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Printf("control socket: %v", err)
+		}
+	}()
+	return srv, nil
+}

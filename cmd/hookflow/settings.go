@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/boltstore"
+	"github.com/hookflow/hookflow/engine/secrets"
+)
+
+// settings are the flags and environment variables of SPEC §1; flags win.
+type settings struct {
+	addr      string
+	data      string
+	baseURL   string
+	secretKey string
+	allowNets string
+}
+
+// flags returns a FlagSet with the setting flags, defaults taken from the environment.
+func newFlags(name string, s *settings) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	env := func(k, def string) string {
+		if v, ok := os.LookupEnv(k); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&s.addr, "addr", env("HOOKFLOW_ADDR", ":8080"), "listen address")
+	fs.StringVar(&s.data, "data", env("HOOKFLOW_DATA", "./hookflow-data"), "data directory")
+	fs.StringVar(&s.baseURL, "base-url", env("HOOKFLOW_BASE_URL", "http://localhost:8080"), "public base URL")
+	fs.StringVar(&s.secretKey, "secret-key", env("HOOKFLOW_SECRET_KEY", ""), "secret encryption key")
+	fs.StringVar(&s.allowNets, "allow-nets", env("HOOKFLOW_ALLOW_NETS", ""), "CIDRs outgoing calls may reach")
+	return fs
+}
+
+// parse parses args and returns the positional arguments.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	// Accept flags before and after positional arguments.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, usagef("%s", usage)
+			}
+			return nil, usagef("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (s *settings) dbPath() string { return filepath.Join(s.data, "hookflow.db") }
+
+// openStore opens the data dir's database; while a server holds it, it fails
+// within two seconds saying so.
+func (s *settings) openStore(obs engine.Observer) (*boltstore.Store, error) {
+	if err := os.MkdirAll(s.data, 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir %s: %w", s.data, err)
+	}
+	st, err := boltstore.Open(s.dbPath(), boltstore.Options{Timeout: 2 * time.Second, Observer: obs})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// openVault unlocks the secrets with the key file or HOOKFLOW_SECRET_KEY.
+func (s *settings) openVault(ctx context.Context, st engine.Store) (*secrets.Vault, error) {
+	key, err := secrets.LoadKey(s.data, s.secretKey)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := secrets.NewKeyring(ctx, st, key)
+	if err != nil {
+		return nil, err
+	}
+	return secrets.NewVault(ctx, st, kr)
+}
+
+// validationFailed: problems were printed; exit 1.
+type validationFailed struct{ n int }
+
+func (e *validationFailed) Error() string { return fmt.Sprintf("%d problems", e.n) }
+
+func trimLine(s string) string { return strings.TrimRight(s, "\r\n") }

@@ -1,0 +1,187 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/triggers"
+)
+
+// hook receives /hooks/{flow}[/*]: copy the request out of fasthttp's buffers,
+// check it against the flow's webhook settings, hand it to the trigger
+// (verify, parse, dedupe key), store the run durably, then answer.
+func (s *Server) hook(c *fiber.Ctx) error {
+	flowID := c.Params("flow")
+	code, err := s.receive(c, flowID)
+	if err != nil {
+		code = statusOf(err)
+		if code == fiber.StatusMethodNotAllowed {
+			if cf, ferr := s.eng.Flow(flowID); ferr == nil {
+				if wh, ok := cf.Trigger.(*triggers.Webhook); ok {
+					c.Set(fiber.HeaderAllow, strings.Join(allowedMethods(wh), ", "))
+				}
+			}
+		}
+		err = jsonError(c, err)
+	}
+	if code != fiber.StatusNotFound {
+		s.Metrics.WebhookReceived(flowID, code)
+	}
+	return err
+}
+
+func (s *Server) receive(c *fiber.Ctx, flowID string) (int, error) {
+	cf, err := s.eng.Flow(flowID)
+	if err != nil {
+		if errors.Is(err, engine.ErrNotFound) {
+			return 0, fmt.Errorf("no flow %q: %w", flowID, engine.ErrNotFound)
+		}
+		return 0, err
+	}
+	wh, ok := cf.Trigger.(*triggers.Webhook)
+	if !ok || !cf.Flow.Enabled {
+		if !cf.Flow.Enabled {
+			return 0, fmt.Errorf("flow %q is disabled: %w", flowID, engine.ErrNotFound)
+		}
+		return 0, fmt.Errorf("flow %q has a %s trigger and takes no webhooks: %w", flowID, cf.Flow.Trigger.Type, engine.ErrNotFound)
+	}
+	if !wh.AllowsMethod(c.Method()) {
+		return 0, fmt.Errorf("method %s not allowed: this flow takes %s: %w", c.Method(), strings.Join(allowedMethods(wh), ", "), engine.ErrMethod)
+	}
+	if ok, after := s.limiters.Allow(flowID, wh.RateLimit, time.Now()); !ok {
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(int(after.Seconds()+0.999)))
+		return 0, fmt.Errorf("over the flow's rate limit; retry after %s: %w", after.Round(time.Millisecond), engine.ErrRateLimited)
+	}
+	limit := wh.Limit(s.MaxBody)
+	// The raw body, never c.Body(): that inflates Content-Encoding without a limit.
+	raw := c.Request().Body()
+	if int64(len(raw)) > limit {
+		return 0, fmt.Errorf("body of %d bytes is over this flow's limit of %d bytes: %w", len(raw), limit, engine.ErrTooLarge)
+	}
+	body, err := triggers.Inflate(c.Get(fiber.HeaderContentEncoding), raw, limit)
+	if err != nil {
+		return 0, err
+	}
+	in := s.inbound(c, body)
+	ev, err := wh.Receive(in, &engine.ReceiveContext{Secrets: s.eng.SecretValues(), Now: in.ReceivedAt})
+	if err != nil {
+		return 0, err
+	}
+	ctx := c.UserContext()
+	if captured, err := s.eng.Capture(ctx, flowID, &ev.Trigger); err != nil {
+		return 0, err
+	} else if captured {
+		return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"captured": true, "message": "saved as the flow's sample event; the flow did not run"})
+	}
+
+	switch wh.RespondMode() {
+	case triggers.RespondWait:
+		return s.respondWait(c, flowID, wh, ev)
+	case triggers.RespondRedirect:
+		runID, _, err := s.eng.Accept(ctx, flowID, ev)
+		if err != nil {
+			return 0, err
+		}
+		env := map[string]any{"trigger": engine.TriggerEnv(&ev.Trigger), "secrets": map[string]any{},
+			"flow": map[string]any{"id": flowID, "name": cf.Flow.Name}, "run": map[string]any{"id": runID}}
+		loc, err := wh.RedirectURL(env)
+		if err != nil {
+			return 0, fmt.Errorf("respond.url: %v: %w", err, engine.ErrInvalid)
+		}
+		c.Set(fiber.HeaderLocation, loc)
+		return fiber.StatusSeeOther, c.SendStatus(fiber.StatusSeeOther)
+	}
+	runID, dup, err := s.eng.Accept(ctx, flowID, ev)
+	if err != nil {
+		return 0, err
+	}
+	if dup {
+		return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"run_id": runID, "duplicate": true})
+	}
+	return fiber.StatusAccepted, c.Status(fiber.StatusAccepted).JSON(fiber.Map{"run_id": runID, "status": "queued"})
+}
+
+// respondWait holds the request until a respond step answers or the run ends,
+// and answers 202 with the run id after the flow's timeout.
+func (s *Server) respondWait(c *fiber.Ctx, flowID string, wh *triggers.Webhook, ev *engine.Event) (int, error) {
+	runID, dup, replies, err := s.eng.AcceptWait(c.UserContext(), flowID, ev)
+	if err != nil {
+		return 0, err
+	}
+	if dup {
+		return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"run_id": runID, "duplicate": true})
+	}
+	t := time.NewTimer(wh.RespondTimeout())
+	defer t.Stop()
+	select {
+	case r := <-replies:
+		if r.Final {
+			return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"run_id": runID, "status": r.Run.Status, "output": r.Body})
+		}
+		for k, v := range r.Headers {
+			c.Set(k, v)
+		}
+		c.Status(r.Status)
+		switch b := r.Body.(type) {
+		case nil:
+			return r.Status, c.Send(nil)
+		case string:
+			if c.GetRespHeader(fiber.HeaderContentType) == "" {
+				c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+			}
+			return r.Status, c.SendString(b)
+		default:
+			ct := c.GetRespHeader(fiber.HeaderContentType)
+			if err := c.JSON(b); err != nil {
+				return 0, err
+			}
+			if ct != "" {
+				c.Set(fiber.HeaderContentType, ct)
+			}
+			return r.Status, nil
+		}
+	case <-t.C:
+		return fiber.StatusAccepted, c.Status(fiber.StatusAccepted).JSON(fiber.Map{"run_id": runID, "status": "queued"})
+	}
+}
+
+// inbound copies the request out of fasthttp's reused buffers.
+func (s *Server) inbound(c *fiber.Ctx, body []byte) *engine.Inbound {
+	in := &engine.Inbound{
+		Method:     c.Method(),
+		Path:       "",
+		Headers:    map[string]string{},
+		Query:      map[string][]string{},
+		Raw:        append([]byte(nil), body...),
+		RemoteAddr: c.IP(),
+		ReceivedAt: time.Now().UTC(),
+	}
+	if rest := c.Params("*"); rest != "" {
+		in.Path = "/" + rest
+	}
+	c.Request().Header.VisitAll(func(k, v []byte) {
+		name := strings.ToLower(string(k))
+		if old, ok := in.Headers[name]; ok {
+			in.Headers[name] = old + ", " + string(v)
+		} else {
+			in.Headers[name] = string(v)
+		}
+	})
+	c.Request().URI().QueryArgs().VisitAll(func(k, v []byte) {
+		in.Query[string(k)] = append(in.Query[string(k)], string(v))
+	})
+	return in
+}
+
+// allowedMethods lists the methods a webhook takes, for 405 answers.
+func allowedMethods(wh *triggers.Webhook) []string {
+	if len(wh.Methods) == 0 {
+		return []string{fiber.MethodPost}
+	}
+	return wh.Methods
+}

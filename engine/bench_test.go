@@ -47,7 +47,9 @@ type noop struct {
 	V any `json:"v"`
 }
 
-func (n *noop) Run(context.Context, *engine.StepContext) (any, error) { return map[string]any{"v": n.V}, nil }
+func (n *noop) Run(context.Context, *engine.StepContext) (any, error) {
+	return map[string]any{"v": n.V}, nil
+}
 
 func benchRegistry() *engine.Registry {
 	r := testRegistry()
@@ -172,4 +174,6 @@ func TestEngineImports(t *testing.T) {
 	}
 }
 
-func openStore(path string) (*boltstore.Store, error) { return boltstore.Open(path, boltstore.Options{}) }
+func openStore(path string) (*boltstore.Store, error) {
+	return boltstore.Open(path, boltstore.Options{})
+}

@@ -66,10 +66,10 @@ type Engine struct {
 	startersMu sync.Mutex
 	starters   map[string]context.CancelFunc
 
-	ctx    context.Context
-	stop   context.CancelFunc
-	wg     sync.WaitGroup
-	active sync.WaitGroup
+	ctx     context.Context
+	stop    context.CancelFunc
+	wg      sync.WaitGroup // timers, starters
+	workers sync.WaitGroup
 }
 
 // New returns an engine; call Start to resume runs and start workers.
@@ -140,7 +140,7 @@ func (e *Engine) Start(ctx context.Context) error {
 		e.logf("resuming %d unfinished runs", len(pending))
 	}
 	for i := 0; i < e.cfg.Workers; i++ {
-		e.wg.Add(1)
+		e.workers.Add(1)
 		go e.worker()
 	}
 	e.wg.Add(1)
@@ -165,12 +165,13 @@ func (e *Engine) Close(grace time.Duration) {
 	e.startersMu.Unlock()
 	e.q.close()
 	done := make(chan struct{})
-	go func() { e.active.Wait(); close(done) }()
+	go func() { e.workers.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(grace):
 	}
-	e.stop()
+	e.stop() // steps still executing see their context end
+	e.workers.Wait()
 	e.wg.Wait()
 }
 

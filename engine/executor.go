@@ -18,15 +18,13 @@ import (
 // found `running` runs again with the same attempt and idempotency key.
 
 func (e *Engine) worker() {
-	defer e.wg.Done()
+	defer e.workers.Done()
 	for {
 		it := e.q.pop()
 		if it == nil {
 			return
 		}
-		e.active.Add(1)
 		e.execute(it)
-		e.active.Done()
 		e.q.done(it)
 	}
 }

@@ -47,13 +47,14 @@ func (s *Server) apiCreateFlow(c *fiber.Ctx) error {
 	if err != nil {
 		return jsonError(c, err)
 	}
-	if f, err = s.eng.CreateFlow(c.UserContext(), f); err != nil {
+	saved, err := s.eng.CreateFlow(c.UserContext(), f)
+	if err != nil {
 		if errors.Is(err, engine.ErrExists) {
 			return jsonError(c, fmt.Errorf("flow %q already exists: %w", f.ID, err))
 		}
 		return jsonError(c, err)
 	}
-	return c.Status(fiber.StatusCreated).JSON(s.flowView(f))
+	return c.Status(fiber.StatusCreated).JSON(s.flowView(saved))
 }
 
 func (s *Server) apiGetFlow(c *fiber.Ctx) error {
@@ -76,10 +77,11 @@ func (s *Server) apiPutFlow(c *fiber.Ctx) error {
 		return jsonError(c, &engine.ProblemsError{Problems: engine.Problems{{Path: "id",
 			Message: fmt.Sprintf("the document's id %q differs from the URL's %q", f.ID, c.Params("id"))}}})
 	}
-	if f, err = s.eng.UpdateFlow(c.UserContext(), f); err != nil {
+	saved, err := s.eng.UpdateFlow(c.UserContext(), f)
+	if err != nil {
 		return jsonError(c, err)
 	}
-	return c.JSON(s.flowView(f))
+	return c.JSON(s.flowView(saved))
 }
 
 func (s *Server) apiDeleteFlow(c *fiber.Ctx) error {

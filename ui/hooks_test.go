@@ -64,7 +64,8 @@ func newHookEnv(t *testing.T) *hookEnv {
 	actions.Register(reg)
 	allow, _ := netguard.ParseAllowList("127.0.0.0/8")
 	g := netguard.New(allow)
-	eng := engine.New(engine.Config{Store: st, Registry: reg, Secrets: vault, HTTP: g.HTTPClient(), Dial: g.DialContext, Workers: 8, Logf: t.Logf})
+	metrics := ui.NewMetrics()
+	eng := engine.New(engine.Config{Store: st, Registry: reg, Secrets: vault, Observer: metrics, HTTP: g.HTTPClient(), Dial: g.DialContext, Workers: 8, Logf: t.Logf})
 	if err := eng.Start(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func newHookEnv(t *testing.T) *hookEnv {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: base})
+	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: base, Metrics: metrics})
 	go srv.App().Listener(ln)
 	secret, tok, err := ui.NewToken("test", engine.RoleAdmin)
 	if err != nil {

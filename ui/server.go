@@ -63,6 +63,9 @@ func New(d Deps) *Server {
 	s.app = fiber.New(fiber.Config{
 		AppName:               "hookflow",
 		DisableStartupMessage: true,
+		// Values from the request (params, queries, headers) are copies, so
+		// that strings handed to the engine outlive fasthttp's buffers.
+		Immutable: true,
 		// The transport limit is above the body limit so that webhooks over
 		// their flow's limit still get a JSON 413 from the handler.
 		BodyLimit:    int(d.MaxBody) + 64<<10,

@@ -36,6 +36,10 @@ type Config struct {
 	Workers int
 	// StepTimeout bounds one attempt of a step without its own timeout (default 30s).
 	StepTimeout time.Duration
+	// Retention bounds every flow's finished runs unless the flow sets its own.
+	Retention Retention
+	// PruneEvery is how often retention runs (default 10m).
+	PruneEvery time.Duration
 	// Now is the clock (default time.Now).
 	Now  func() time.Time
 	Logf func(format string, args ...any)
@@ -85,6 +89,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.PruneEvery <= 0 {
+		cfg.PruneEvery = 10 * time.Minute
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = log.Printf
@@ -145,6 +152,8 @@ func (e *Engine) Start(ctx context.Context) error {
 	}
 	e.wg.Add(1)
 	go func() { defer e.wg.Done(); e.timers.loop(e.ctx.Done()) }()
+	e.wg.Add(1)
+	go e.pruneLoop(e.cfg.PruneEvery)
 	for _, c := range e.flows {
 		e.restartStarter(c)
 	}

@@ -598,6 +598,10 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 	}
 	if err == nil {
 		st.done(cs, rec, StepSucceeded, out, "")
+		if short, cut := truncateOutput(out); cut {
+			rec.Output = short // history keeps a note; this execution's later steps saw it whole
+			st.run.Truncated = true
+		}
 		return goOn
 	}
 	msg := st.e.redact(err.Error())

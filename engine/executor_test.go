@@ -472,3 +472,28 @@ func TestOnFailureFlow(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestRetentionAndTruncation(t *testing.T) {
+	h := newHarness(t)
+	big := strings.Repeat("x", engine.MaxStepOutput+10)
+	h.flow(`{"id":"r","name":"R","retention":{"max_runs":2},"trigger":{"type":"test"},"steps":[
+		{"id":"big","type":"probe","with":{"out":"{{ trigger.body.s }}"}},
+		{"id":"after","type":"probe","with":{"out":"{{ len(steps.big.output.out) }}"}}]}`)
+	var last *engine.Run
+	for i := 0; i < 4; i++ {
+		last = h.wait(h.accept("r", map[string]any{"s": big}, ""))
+	}
+	if !last.Truncated || last.Step("big").Output.(map[string]any)["truncated"] != true {
+		t.Errorf("large output kept whole in history: truncated=%v", last.Truncated)
+	}
+	if got := last.Step("after").Output.(map[string]any)["out"]; got != float64(len(big)) {
+		t.Errorf("the next step saw %v characters, want %d", got, len(big))
+	}
+	if n := h.eng.Prune(context.Background()); n != 2 {
+		t.Errorf("pruned %d runs, want 2", n)
+	}
+	runs, _, _ := h.store.ListRuns(context.Background(), engine.RunQuery{FlowID: "r"})
+	if len(runs) != 2 || runs[0].ID != last.ID {
+		t.Errorf("kept %d runs", len(runs))
+	}
+}

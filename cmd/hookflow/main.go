@@ -56,6 +56,10 @@ Settings (flag, env, default):
   --base-url    HOOKFLOW_BASE_URL    http://localhost:8080
   --secret-key  HOOKFLOW_SECRET_KEY  (generated into the data dir)
   --allow-nets  HOOKFLOW_ALLOW_NETS  (none) CIDRs outgoing calls may reach besides public addresses
+  --max-body    HOOKFLOW_MAX_BODY    1048576 largest webhook body (bytes); flows may set less
+  --retention-max-age   HOOKFLOW_RETENTION_MAX_AGE   720h  prune finished runs older than this (0: keep)
+  --retention-max-runs  HOOKFLOW_RETENTION_MAX_RUNS  0     finished runs kept per flow (0: no limit)
+  --workers     HOOKFLOW_WORKERS     64      runs executing at once
 `
 
 // run is the whole program: it parses args and returns the exit code.

@@ -52,12 +52,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	guard := netguard.New(allow)
 	eng := engine.New(engine.Config{
 		Store: st, Registry: newRegistry(), Secrets: vault, Observer: metrics,
-		HTTP: guard.HTTPClient(), Dial: guard.DialContext, Logf: logger.Printf,
+		HTTP: guard.HTTPClient(), Dial: guard.DialContext, Logf: logger.Printf, Workers: s.workers,
+		Retention: engine.Retention{MaxAge: engine.Duration(s.retainAge), MaxRuns: s.retainRuns},
 	})
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
-	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, Version: version, Logf: logger.Printf})
+	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Version: version, Logf: logger.Printf})
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {

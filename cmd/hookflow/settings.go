@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -23,6 +24,11 @@ type settings struct {
 	baseURL   string
 	secretKey string
 	allowNets string
+	// Beyond SPEC §1 (documented in the README):
+	maxBody    int64
+	retainAge  time.Duration
+	retainRuns int
+	workers    int
 }
 
 // flags returns a FlagSet with the setting flags, defaults taken from the environment.
@@ -40,6 +46,14 @@ func newFlags(name string, s *settings) *flag.FlagSet {
 	fs.StringVar(&s.baseURL, "base-url", env("HOOKFLOW_BASE_URL", "http://localhost:8080"), "public base URL")
 	fs.StringVar(&s.secretKey, "secret-key", env("HOOKFLOW_SECRET_KEY", ""), "secret encryption key")
 	fs.StringVar(&s.allowNets, "allow-nets", env("HOOKFLOW_ALLOW_NETS", ""), "CIDRs outgoing calls may reach")
+	maxBody, _ := strconv.ParseInt(env("HOOKFLOW_MAX_BODY", "1048576"), 10, 64)
+	fs.Int64Var(&s.maxBody, "max-body", maxBody, "largest webhook body in bytes, for every flow")
+	age, _ := time.ParseDuration(env("HOOKFLOW_RETENTION_MAX_AGE", "720h"))
+	fs.DurationVar(&s.retainAge, "retention-max-age", age, "prune finished runs older than this (0: keep)")
+	runs, _ := strconv.Atoi(env("HOOKFLOW_RETENTION_MAX_RUNS", "0"))
+	fs.IntVar(&s.retainRuns, "retention-max-runs", runs, "keep at most this many finished runs per flow (0: no limit)")
+	workers, _ := strconv.Atoi(env("HOOKFLOW_WORKERS", "64"))
+	fs.IntVar(&s.workers, "workers", workers, "runs executing at once")
 	return fs
 }
 

@@ -385,3 +385,56 @@ func TestListenForTestEvent(t *testing.T) {
 		t.Errorf("manual run body = %v, want the sample", r.Trigger.Body)
 	}
 }
+
+// TestFullStore: when the store cannot grow, webhooks get 503 with
+// Retry-After — never a 2xx — and /healthz fails.
+func TestFullStore(t *testing.T) {
+	dir := t.TempDir()
+	st, err := boltstore.Open(filepath.Join(dir, "hookflow.db"), boltstore.Options{MaxSize: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	reg := engine.NewRegistry()
+	triggers.Register(reg)
+	actions.Register(reg)
+	eng := engine.New(engine.Config{Store: st, Registry: reg, Workers: 2, Logf: t.Logf})
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(time.Second)
+	f, _ := engine.DecodeFlow([]byte(`{"id":"full","name":"Full","trigger":{"type":"webhook","with":{"body_limit":600000}},"steps":[]}`))
+	if _, err := eng.CreateFlow(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	app := ui.New(ui.Deps{Engine: eng, Secrets: nil, BaseURL: "http://x"}).App()
+	body := bytes.Repeat([]byte("z"), 500000)
+	got503 := false
+	for i := 0; i < 40 && !got503; i++ {
+		req, _ := http.NewRequest(http.MethodPost, "/hooks/full", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "text/plain")
+		resp, err := app.Test(req, 5000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch resp.StatusCode {
+		case 202:
+		case 503:
+			got503 = true
+			if resp.Header.Get("Retry-After") == "" {
+				t.Error("503 without Retry-After")
+			}
+		default:
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		resp.Body.Close()
+	}
+	if !got503 {
+		t.Fatal("a full store never answered 503")
+	}
+	req, _ := http.NewRequest(http.MethodGet, "/healthz", nil)
+	resp, _ := app.Test(req, 5000)
+	if resp.StatusCode != 503 {
+		t.Errorf("/healthz = %d on a full store", resp.StatusCode)
+	}
+}

@@ -61,6 +61,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookflow/hookflow/engine"
@@ -81,6 +82,10 @@ type Options struct {
 	// MaxPending is how many writes may wait for the writer before new ones are
 	// refused with engine.ErrUnavailable (default 20000).
 	MaxPending int
+	// MaxSize caps the database file in bytes (0: no cap). A write that would
+	// grow the file past it is refused with engine.ErrUnavailable, as on a
+	// full disk.
+	MaxSize int
 }
 
 const (
@@ -131,6 +136,11 @@ type Store struct {
 	closed bool
 	ops    chan *op
 	done   chan struct{} // closed when the writer has exited
+
+	// lastOK and lastFail (unix ns) and lastFailErr track writes for Ping.
+	lastOK      atomic.Int64
+	lastFail    atomic.Int64
+	lastFailErr atomic.Value
 }
 
 // op is one write submitted to the writer: fn runs inside the write
@@ -174,6 +184,7 @@ func Open(path string, opts Options) (*Store, error) {
 		Timeout:         opts.Timeout,
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: initialMmap,
+		MaxSize:         opts.MaxSize,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
 		return nil, fmt.Errorf("open store: database %s is in use by another hookflow process (waited %s): %w", path, opts.Timeout, ErrLocked)
@@ -229,6 +240,19 @@ func (s *Store) Close() error {
 // or has failed. fn must only touch values prepared by the caller and the
 // transaction: it may run more than once and must set its results each time.
 func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	err := s.submit(ctx, fn)
+	switch {
+	case err == nil:
+		s.lastOK.Store(time.Now().UnixNano())
+	case errors.Is(err, engine.ErrUnavailable):
+		s.lastFail.Store(time.Now().UnixNano())
+		s.lastFailErr.Store(err.Error())
+	}
+	return err
+}
+
+// submit queues fn for the writer and waits for its commit.
+func (s *Store) submit(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -364,11 +388,18 @@ func commitError(err error) error {
 // tiny record through the writer.
 func (s *Store) Ping(ctx context.Context) error {
 	now := []byte(time.Now().UTC().Format(time.RFC3339Nano))
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.submit(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bHealth).Put([]byte("ping"), now)
 	})
 	if err != nil {
 		return fmt.Errorf("ping store: %w", err)
+	}
+	// A tiny write may fit where real ones do not (a full disk, MaxSize):
+	// a write refused in the last half minute with none succeeding since
+	// means the store is not taking writes.
+	if fail := s.lastFail.Load(); fail > s.lastOK.Load() && time.Since(time.Unix(0, fail)) < 30*time.Second {
+		msg, _ := s.lastFailErr.Load().(string)
+		return fmt.Errorf("ping store: the last write failed: %s: %w", msg, engine.ErrUnavailable)
 	}
 	return nil
 }

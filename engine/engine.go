@@ -40,6 +40,10 @@ type Config struct {
 	Retention Retention
 	// PruneEvery is how often retention runs (default 10m).
 	PruneEvery time.Duration
+	// Fault, when set, is called at named points of the write path (crash
+	// tests kill the process there): "step.after_side_effect",
+	// "run.waiting_delay", "run.waiting_retry".
+	Fault func(point string)
 	// Now is the clock (default time.Now).
 	Now  func() time.Time
 	Logf func(format string, args ...any)
@@ -89,6 +93,9 @@ func New(cfg Config) *Engine {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Fault == nil {
+		cfg.Fault = func(string) {}
 	}
 	if cfg.PruneEvery <= 0 {
 		cfg.PruneEvery = 10 * time.Minute

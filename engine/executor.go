@@ -55,6 +55,8 @@ type runState struct {
 	started time.Time
 	// ephemeral runs (ExecuteNow) are never written to the store.
 	ephemeral bool
+	// retrying: the run suspends for a retry backoff (not a delay).
+	retrying bool
 }
 
 func (e *Engine) execute(it *item) {
@@ -110,6 +112,11 @@ func (e *Engine) execute(it *item) {
 			return
 		}
 		e.timers.add(at, &item{runID: r.ID, flowID: r.FlowID})
+		if st.retrying {
+			e.cfg.Fault("run.waiting_retry")
+		} else {
+			e.cfg.Fault("run.waiting_delay")
+		}
 	case aborted:
 		if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
 			e.finish(ctx, st, RunCanceled, "canceled")
@@ -590,6 +597,7 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		Log: func(msg string) { logs = append(logs, msg) }}
 	out, err := runAction(actx, cfg.(Action), sc)
 	cancel()
+	st.e.cfg.Fault("step.after_side_effect")
 	out = st.e.redactValue(out)
 	if len(logs) > 0 {
 		if m, ok := out.(map[string]any); ok {
@@ -613,6 +621,7 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		at := now.Add(wait).UTC()
 		rec.Status, rec.Output, rec.Error, rec.NextAt = StepWaiting, out, msg, &at
 		st.wakeAt = at
+		st.retrying = true
 		st.dirty = true
 		return suspended
 	}

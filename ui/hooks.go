@@ -100,6 +100,7 @@ func (s *Server) receive(c *fiber.Ctx, flowID string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	s.Fault("webhook.after_commit")
 	if dup {
 		return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"run_id": runID, "duplicate": true})
 	}

@@ -31,6 +31,9 @@ type Deps struct {
 	Metrics *Metrics
 	Version string
 	Logf    func(format string, args ...any)
+	// Fault, when set, is called at "webhook.after_commit": the run is
+	// stored, the answer not yet sent (crash tests kill the process there).
+	Fault func(point string)
 }
 
 // Server holds the fiber app and what its handlers share.
@@ -56,6 +59,9 @@ func New(d Deps) *Server {
 	}
 	if d.Logf == nil {
 		d.Logf = func(string, ...any) {}
+	}
+	if d.Fault == nil {
+		d.Fault = func(string) {}
 	}
 	d.BaseURL = strings.TrimRight(d.BaseURL, "/")
 	s := &Server{Deps: d, eng: d.Engine, store: d.Engine.Store(), limiters: triggers.NewLimiters(),

@@ -75,11 +75,11 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func startServer(t *testing.T, data, addr string) *server {
+func startServer(t *testing.T, data, addr string, env ...string) *server {
 	t.Helper()
 	s := &server{t: t, addr: addr, logs: &bytes.Buffer{}}
 	s.cmd = exec.Command(binary, "serve", "--addr", addr, "--base-url", "http://"+addr, "--allow-nets", "127.0.0.0/8")
-	s.cmd.Env = append(os.Environ(), "HOOKFLOW_DATA="+data)
+	s.cmd.Env = append(append(os.Environ(), "HOOKFLOW_DATA="+data), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -299,5 +299,145 @@ func TestCrashUnderLoad(t *testing.T) {
 	}
 	if hits := sinkHits.Load(); hits < int64(n) {
 		t.Errorf("sink called %d times for %d acknowledged runs", hits, n)
+	}
+}
+
+// exited waits (bounded) for a server that is expected to kill itself.
+func (s *server) exited(t *testing.T) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- s.cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		s.kill()
+		t.Fatalf("the server did not crash at its fault point:\n%s", s.logs)
+	}
+}
+
+// sinkServer records every call: body, idempotency key and time.
+type sinkServer struct {
+	*httptest.Server
+	mu    sync.Mutex
+	calls []sinkCall
+	fail  int // answer 500 to this many calls first
+}
+
+type sinkCall struct {
+	key string
+	at  time.Time
+}
+
+func newSink(t *testing.T, fail int) *sinkServer {
+	s := &sinkServer{fail: fail}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		s.mu.Lock()
+		s.calls = append(s.calls, sinkCall{key: r.Header.Get("Idempotency-Key"), at: time.Now()})
+		n := len(s.calls)
+		s.mu.Unlock()
+		if n <= s.fail {
+			w.WriteHeader(500)
+			return
+		}
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func (s *sinkServer) got() []sinkCall {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]sinkCall(nil), s.calls...)
+}
+
+// TestFaultPoints kills the real binary at each named point of the write
+// path and restarts it: no stored run is lost, no finished step runs again,
+// an interrupted step runs again with the same idempotency key, and a delay
+// or backoff fires once, not early.
+func TestFaultPoints(t *testing.T) {
+	cases := []struct {
+		point string
+		steps string
+		fail  int
+		check func(t *testing.T, run map[string]any, calls []sinkCall, posted time.Time)
+	}{
+		{point: "webhook.after_commit", steps: `[{"id":"post","type":"http","with":{"method":"POST","url":"SINK","idempotency":true}}]`,
+			check: func(t *testing.T, run map[string]any, calls []sinkCall, _ time.Time) {
+				if len(calls) != 1 {
+					t.Errorf("sink called %d times, want 1", len(calls))
+				}
+			}},
+		{point: "step.after_side_effect", steps: `[{"id":"post","type":"http","with":{"method":"POST","url":"SINK","idempotency":true}},{"id":"after","type":"log","with":{"message":"x"}}]`,
+			check: func(t *testing.T, run map[string]any, calls []sinkCall, _ time.Time) {
+				if len(calls) != 2 || calls[0].key == "" || calls[0].key != calls[1].key {
+					t.Errorf("want the interrupted step re-run once with the same Idempotency-Key, got %+v", calls)
+				}
+				if !strings.HasSuffix(calls[0].key, ":post:1") {
+					t.Errorf("idempotency key %q", calls[0].key)
+				}
+			}},
+		{point: "run.waiting_delay", steps: `[{"id":"first","type":"http","with":{"method":"POST","url":"SINK","idempotency":true}},{"id":"wait","type":"delay","with":{"for":"2s"}},{"id":"post","type":"http","with":{"method":"POST","url":"SINK","idempotency":true}}]`,
+			check: func(t *testing.T, run map[string]any, calls []sinkCall, posted time.Time) {
+				if len(calls) != 2 || calls[0].key == calls[1].key {
+					t.Fatalf("want the step before the delay once and the one after once: %+v", calls)
+				}
+				if d := calls[1].at.Sub(posted); d < 2*time.Second {
+					t.Errorf("the delay fired early: %s after the webhook", d)
+				}
+			}},
+		{point: "run.waiting_retry", fail: 1, steps: `[{"id":"post","type":"http","with":{"method":"POST","url":"SINK","idempotency":true},"retry":{"attempts":3,"backoff":"1s"}}]`,
+			check: func(t *testing.T, run map[string]any, calls []sinkCall, _ time.Time) {
+				steps := run["steps"].([]any)
+				if len(calls) != 2 || steps[0].(map[string]any)["attempts"] != 2.0 {
+					t.Errorf("want 2 attempts after the restart: calls %+v, step %v", calls, steps[0])
+				}
+				if len(calls) == 2 && calls[1].at.Sub(calls[0].at) < 700*time.Millisecond {
+					t.Errorf("backoff cut short: %s", calls[1].at.Sub(calls[0].at))
+				}
+			}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.point, func(t *testing.T) {
+			sink := newSink(t, tc.fail)
+			data := t.TempDir()
+			tok, _, _ := cli(t, data, "", "token", "create", "--name", "t")
+			tok = strings.TrimSpace(tok)
+			flow := filepath.Join(t.TempDir(), "f.json")
+			os.WriteFile(flow, []byte(`{"id":"fault","name":"Fault","trigger":{"type":"webhook"},"steps":`+strings.ReplaceAll(tc.steps, "SINK", sink.URL)+`}`), 0o600)
+			if out, errOut, code := cli(t, data, "", "flows", "import", flow); code != 0 {
+				t.Fatalf("import: %s %s", out, errOut)
+			}
+			addr := freeAddr(t)
+			srv := startServer(t, data, addr, "HOOKFLOW_FAULT="+tc.point)
+			posted := time.Now()
+			resp, err := http.Post("http://"+addr+"/hooks/fault", "application/json", strings.NewReader(`{"n":1}`))
+			if err == nil {
+				resp.Body.Close()
+			}
+			srv.exited(t)
+
+			srv = startServer(t, data, addr)
+			defer srv.stop()
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				code, out := srv.api("GET", "/api/v1/runs?flow=fault", tok, nil)
+				runs, _ := out["runs"].([]any)
+				if code != 200 || len(runs) != 1 {
+					t.Fatalf("want exactly 1 run after the crash, got %d (%d %v)", len(runs), code, out)
+				}
+				run := runs[0].(map[string]any)
+				if run["status"] == "succeeded" {
+					_, full := srv.api("GET", "/api/v1/runs/"+run["id"].(string), tok, nil)
+					tc.check(t, full, sink.got(), posted)
+					return
+				}
+				if run["status"] == "failed" || time.Now().After(deadline) {
+					t.Fatalf("run did not succeed: %v", run)
+				}
+				time.Sleep(25 * time.Millisecond)
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/hookflow/hookflow/actions"
@@ -50,15 +51,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	guard := netguard.New(allow)
+	fault := faultFromEnv(logger)
 	eng := engine.New(engine.Config{
 		Store: st, Registry: newRegistry(), Secrets: vault, Observer: metrics,
 		HTTP: guard.HTTPClient(), Dial: guard.DialContext, Logf: logger.Printf, Workers: s.workers,
-		Retention: engine.Retention{MaxAge: engine.Duration(s.retainAge), MaxRuns: s.retainRuns},
+		Retention: engine.Retention{MaxAge: engine.Duration(s.retainAge), MaxRuns: s.retainRuns}, Fault: fault,
 	})
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
-	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Version: version, Logf: logger.Printf})
+	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Fault: fault, Version: version, Logf: logger.Printf})
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
@@ -113,4 +115,21 @@ func serveControl(st *boltstore.Store, path string, logger *log.Logger) (*http.S
 		}
 	}()
 	return srv, nil
+}
+
+// faultFromEnv returns the crash-test hook: with HOOKFLOW_FAULT=point the
+// process kills itself (SIGKILL, no cleanup) the first time it reaches that
+// point of the write path. Unset in normal use.
+func faultFromEnv(logger *log.Logger) func(string) {
+	want := os.Getenv("HOOKFLOW_FAULT")
+	if want == "" {
+		return nil
+	}
+	logger.Printf("HOOKFLOW_FAULT=%s: this process will kill itself there (crash testing)", want)
+	return func(point string) {
+		if point == want {
+			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			select {} // never return: the kill is asynchronous
+		}
+	}
 }

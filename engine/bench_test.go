@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"go/build"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/boltstore"
@@ -176,4 +179,52 @@ func TestEngineImports(t *testing.T) {
 
 func openStore(path string) (*boltstore.Store, error) {
 	return boltstore.Open(path, boltstore.Options{})
+}
+
+// BenchmarkWaitingRuns measures the memory 10,000 runs waiting in a delay
+// cost the server (target < 50 MB): their state is on disk; memory holds
+// only the timer index.
+func BenchmarkWaitingRuns(b *testing.B) {
+	for b.Loop() {
+		st, err := openStore(b.TempDir() + "/hookflow.db")
+		if err != nil {
+			b.Fatal(err)
+		}
+		eng := engine.New(engine.Config{Store: st, Registry: benchRegistry(), Workers: 64, Logf: func(string, ...any) {}})
+		if err := eng.Start(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		f, _ := engine.DecodeFlow([]byte(`{"id":"w","name":"W","trigger":{"type":"test"},"steps":[{"id":"d","type":"delay","with":{"for":"1h"}},{"id":"a","type":"noop"}]}`))
+		if _, err := eng.CreateFlow(context.Background(), f); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
+		var before runtime.MemStats
+		runtime.ReadMemStats(&before)
+		const n = 10000
+		var wg sync.WaitGroup
+		for w := 0; w < 64; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < n/64+1; i++ {
+					if _, _, err := eng.Accept(context.Background(), "w", &engine.Event{Trigger: engine.TriggerData{Type: "test", Body: map[string]any{"i": i}}}); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for eng.Stats().Waiting < n {
+			time.Sleep(10 * time.Millisecond)
+		}
+		runtime.GC()
+		var after runtime.MemStats
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapInuse-before.HeapInuse)/(1<<20), "MB-heap")
+		b.ReportMetric(float64(eng.Stats().Waiting), "waiting")
+		eng.Close(time.Second)
+		st.Close()
+	}
 }

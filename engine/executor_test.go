@@ -497,3 +497,87 @@ func TestRetentionAndTruncation(t *testing.T) {
 		t.Errorf("kept %d runs", len(runs))
 	}
 }
+
+// gate is a test action that blocks until released and tracks how many of
+// its calls run at once, per flow.
+type gate struct{}
+
+var (
+	gateMu      sync.Mutex
+	gateRunning = map[string]int{}
+	gateMax     = map[string]int{}
+	gateOrder   []string
+	gateRelease = make(chan struct{})
+)
+
+func (gate) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
+	gateMu.Lock()
+	gateRunning[sc.FlowID]++
+	gateMax[sc.FlowID] = max(gateMax[sc.FlowID], gateRunning[sc.FlowID])
+	gateMu.Unlock()
+	select {
+	case <-gateRelease:
+	case <-time.After(2 * time.Millisecond):
+	}
+	gateMu.Lock()
+	gateRunning[sc.FlowID]--
+	gateOrder = append(gateOrder, sc.FlowID)
+	gateMu.Unlock()
+	return nil, nil
+}
+
+// TestConcurrencyAndFairness: a flow's concurrency caps its runs executing at
+// once, and a busy flow does not starve another one.
+func TestConcurrencyAndFairness(t *testing.T) {
+	reg := testRegistry()
+	reg.AddAction(engine.ActionKind{Spec: engine.Spec{Kind: "gate", Title: "Gate", Summary: "test"}, New: func() engine.Action { return &gate{} }})
+	path := filepath.Join(t.TempDir(), "hookflow.db")
+	st, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	eng := engine.New(engine.Config{Store: st, Registry: reg, Workers: 4, Logf: t.Logf})
+	ctx := context.Background()
+	for _, doc := range []string{
+		`{"id":"busy","name":"Busy","concurrency":2,"trigger":{"type":"test"},"steps":[{"id":"g","type":"gate"}]}`,
+		`{"id":"quiet","name":"Quiet","trigger":{"type":"test"},"steps":[{"id":"g","type":"gate"}]}`,
+	} {
+		f, _ := engine.DecodeFlow([]byte(doc))
+		if _, err := eng.CreateFlow(ctx, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	for i := 0; i < 60; i++ { // queued before the workers start: the busy flow is first in line
+		id, _, err := eng.Accept(ctx, "busy", &engine.Event{Trigger: engine.TriggerData{Type: "test"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	quiet, _, _ := eng.Accept(ctx, "quiet", &engine.Event{Trigger: engine.TriggerData{Type: "test"}})
+	if err := eng.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(time.Second)
+	h := &harness{t: t, store: st}
+	h.wait(quiet)
+	for _, id := range ids {
+		h.wait(id)
+	}
+	gateMu.Lock()
+	defer gateMu.Unlock()
+	if gateMax["busy"] > 2 {
+		t.Errorf("busy flow ran %d at once, its concurrency is 2", gateMax["busy"])
+	}
+	pos := -1
+	for i, f := range gateOrder {
+		if f == "quiet" {
+			pos = i
+		}
+	}
+	if pos < 0 || pos > 10 {
+		t.Errorf("the quiet flow's run finished at position %d of %d: starved by the busy flow", pos, len(gateOrder))
+	}
+}

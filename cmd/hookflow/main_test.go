@@ -178,6 +178,12 @@ func TestCLI(t *testing.T) {
 	if bytes.Contains(db, []byte("s3cret-value")) {
 		t.Error("the secret value is stored in clear text")
 	}
+	if out, errOut, code := cli(t, data, "", "compact"); code != 0 || !strings.Contains(out, "compacted") {
+		t.Errorf("compact: %d %q %q", code, out, errOut)
+	}
+	if out, _, code := cli(t, data, "", "flows", "export"); code != 0 || !strings.Contains(out, "order-check") {
+		t.Errorf("export after compact: %d %q", code, out)
+	}
 	if _, errOut, code := cli(t, data, "", "frobnicate"); code != 1 || !strings.Contains(errOut, "unknown command") {
 		t.Errorf("unknown command: %d %q", code, errOut)
 	}

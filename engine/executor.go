@@ -200,21 +200,33 @@ func stepEnv(s *StepRun) map[string]any {
 
 // TriggerEnv turns trigger data into the plain maps expressions see.
 func TriggerEnv(t *TriggerData) map[string]any {
-	h := make(map[string]any, len(t.Headers))
+	headers := make(map[string]any, len(t.Headers))
 	for k, v := range t.Headers {
-		h[k] = v
+		headers[k] = v
+	}
+	query := make(map[string]any, len(t.Query))
+	for k, v := range t.Query {
+		if l, ok := v.([]string); ok {
+			v = toAnyList(l)
+		}
+		query[k] = v
 	}
 	files := make([]any, len(t.Files))
 	for i, f := range t.Files {
-		files[i] = map[string]any{"field": f.Field, "filename": f.Filename, "content_type": f.ContentType, "size": f.Size, "sha256": f.SHA256}
+		files[i] = map[string]any{"field": f.Field, "filename": f.Filename, "content_type": f.ContentType,
+			"size": f.Size, "sha256": f.SHA256}
 	}
-	q := t.Query
-	if q == nil {
-		q = map[string]any{}
-	}
-	return map[string]any{"type": t.Type, "method": t.Method, "path": t.Path, "headers": h, "query": q,
+	m := map[string]any{"type": t.Type, "method": t.Method, "path": t.Path, "headers": headers, "query": query,
 		"body": t.Body, "files": files, "raw": t.Raw, "received_at": t.ReceivedAt.UTC().Format(time.RFC3339Nano),
 		"reconciled": t.Reconciled}
+	if t.FileData != nil {
+		data := make(map[string]any, len(t.FileData))
+		for k, v := range t.FileData {
+			data[k] = v
+		}
+		m["file_data"] = data
+	}
+	return m
 }
 
 // scope is the foreach iteration in force: item and index.

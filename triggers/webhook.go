@@ -448,50 +448,7 @@ func queryMap(q map[string][]string) map[string]any {
 // `trigger`: headers as map[string]any, files as []any of maps, received_at
 // as an RFC 3339 string, file_data (keep_files) as map[string]any. Body must already be plain data (as ParseBody and
 // encoding/json produce).
-func TriggerMap(t *engine.TriggerData) map[string]any {
-	headers := make(map[string]any, len(t.Headers))
-	for k, v := range t.Headers {
-		headers[k] = v
-	}
-	query := make(map[string]any, len(t.Query))
-	for k, v := range t.Query {
-		if l, ok := v.([]string); ok {
-			a := make([]any, len(l))
-			for i, s := range l {
-				a[i] = s
-			}
-			v = a
-		}
-		query[k] = v
-	}
-	files := make([]any, len(t.Files))
-	for i, f := range t.Files {
-		files[i] = map[string]any{
-			"field": f.Field, "filename": f.Filename, "content_type": f.ContentType,
-			"size": f.Size, "sha256": f.SHA256,
-		}
-	}
-	m := map[string]any{
-		"type":        t.Type,
-		"method":      t.Method,
-		"path":        t.Path,
-		"headers":     headers,
-		"query":       query,
-		"body":        t.Body,
-		"files":       files,
-		"raw":         t.Raw,
-		"received_at": t.ReceivedAt.UTC().Format(time.RFC3339Nano),
-		"reconciled":  t.Reconciled,
-	}
-	if t.FileData != nil {
-		data := make(map[string]any, len(t.FileData))
-		for k, v := range t.FileData {
-			data[k] = v
-		}
-		m["file_data"] = data
-	}
-	return m
-}
+func TriggerMap(t *engine.TriggerData) map[string]any { return engine.TriggerEnv(t) }
 
 var (
 	_ engine.Compiler = (*Webhook)(nil)

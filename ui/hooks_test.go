@@ -31,7 +31,7 @@ import (
 
 // hookEnv is a real server (bbolt store, engine, vault) on 127.0.0.1.
 type hookEnv struct {
-	t     *testing.T
+	t     testing.TB
 	url   string
 	eng   *engine.Engine
 	store *boltstore.Store
@@ -39,7 +39,7 @@ type hookEnv struct {
 	token string
 }
 
-func newHookEnv(t *testing.T) *hookEnv {
+func newHookEnv(t testing.TB) *hookEnv {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := boltstore.Open(filepath.Join(dir, "hookflow.db"), boltstore.Options{})

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// loadConfig says what load to send.
+type loadConfig struct {
+	Target      string        // base URL, e.g. http://127.0.0.1:8080
+	Rate        float64       // webhooks per second (open loop); 0: closed loop with Concurrency clients
+	Concurrency int           // clients each sending one webhook after another
+	Duration    time.Duration // how long to send
+	Max         int64         // at most this many webhooks
+	FormShare   float64       // share of HTML form posts, 0..1
+	Secret      string        // Stripe signing secret
+	Prefix      string        // makes event ids unique to this run
+	Timeout     time.Duration // per request
+	MaxInflight int           // rate mode: requests in flight before the tool counts itself saturated
+}
+
+// loadResult is what the clients saw.
+type loadResult struct {
+	mu       sync.Mutex
+	ackLat   []time.Duration
+	status   map[string]int // "202", "200", "503", "transport", "saturated" → count
+	sent     int
+	acked    int // 2xx
+	dups     int // 200 {"duplicate":true}
+	start    time.Time
+	elapsed  time.Duration
+	inflight atomic.Int64
+}
+
+// ackAnswer is the part of a webhook's answer the tool reads.
+type ackAnswer struct {
+	RunID     string `json:"run_id"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// loader sends webhooks and records the answers.
+type loader struct {
+	cfg    loadConfig
+	client *http.Client
+	tr     *tracker  // nil: no end-to-end tracking
+	rec    *recorder // nil: no record file
+	seq    atomic.Int64
+	res    *loadResult
+}
+
+func newLoader(cfg loadConfig, tr *tracker, rec *recorder) *loader {
+	tp := &http.Transport{
+		MaxIdleConns:        cfg.Concurrency + cfg.MaxInflight,
+		MaxIdleConnsPerHost: cfg.Concurrency + cfg.MaxInflight,
+		IdleConnTimeout:     30 * time.Second,
+		DisableCompression:  true,
+	}
+	return &loader{cfg: cfg, tr: tr, rec: rec,
+		client: &http.Client{Transport: tp, Timeout: cfg.Timeout},
+		res:    &loadResult{status: map[string]int{}}}
+}
+
+// next builds the next webhook: a share of FormShare are form posts, spread
+// evenly, the rest Stripe events.
+func (l *loader) next() (webhook, bool) {
+	seq := l.seq.Add(1)
+	if l.cfg.Max > 0 && seq > l.cfg.Max {
+		return webhook{}, false
+	}
+	if float64(seq%100) < l.cfg.FormShare*100 {
+		return formPost(l.cfg.Prefix, seq), true
+	}
+	return stripeEvent(l.cfg.Prefix, seq, time.Now().Unix()), true
+}
+
+// run sends load until the duration ends, Max webhooks are sent or ctx ends.
+func (l *loader) run(ctx context.Context) *loadResult {
+	ctx, cancel := context.WithTimeout(ctx, l.cfg.Duration)
+	defer cancel()
+	l.res.start = time.Now()
+	var wg sync.WaitGroup
+	if l.cfg.Rate > 0 {
+		l.paced(ctx, &wg)
+	} else {
+		for range l.cfg.Concurrency {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					w, ok := l.next()
+					if !ok {
+						return
+					}
+					if !l.send(w, time.Now()) {
+						time.Sleep(10 * time.Millisecond) // the server is down: do not spin
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	l.res.elapsed = time.Since(l.res.start)
+	l.client.CloseIdleConnections()
+	return l.res
+}
+
+// paced sends at a fixed rate (open loop). Latency counts from the moment a
+// webhook was due, so a slow server cannot hide its queueing by slowing the
+// tool down (coordinated omission).
+func (l *loader) paced(ctx context.Context, wg *sync.WaitGroup) {
+	interval := time.Duration(float64(time.Second) / l.cfg.Rate)
+	for i := 0; ; i++ {
+		due := l.res.start.Add(time.Duration(i) * interval)
+		if wait := time.Until(due); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		w, ok := l.next()
+		if !ok {
+			return
+		}
+		if l.res.inflight.Load() >= int64(l.cfg.MaxInflight) {
+			l.count("saturated", 0, w, nil)
+			continue
+		}
+		wg.Go(func() { l.send(w, due) })
+	}
+}
+
+// send posts one webhook and records the answer; false on a transport error.
+func (l *loader) send(w webhook, due time.Time) bool {
+	l.res.inflight.Add(1)
+	defer l.res.inflight.Add(-1)
+	if l.tr != nil {
+		l.tr.send(w.ID, due)
+	}
+	req, err := http.NewRequest(http.MethodPost, l.cfg.Target+"/hooks/"+flowOf[w.Kind], bytes.NewReader(w.Body))
+	if err != nil {
+		l.count("transport", 0, w, nil)
+		return false
+	}
+	req.Header.Set("Content-Type", w.ContentType)
+	req.Header.Set("User-Agent", "hookflow-load")
+	if w.Kind == kindStripe {
+		req.Header.Set("Stripe-Signature", stripeSignature(l.cfg.Secret, time.Now().Unix(), w.Body))
+	}
+	resp, err := l.client.Do(req)
+	if err != nil {
+		l.count("transport", 0, w, nil)
+		return false
+	}
+	var ans ackAnswer
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+	lat := time.Since(due)
+	if resp.StatusCode/100 == 2 {
+		_ = json.Unmarshal(b, &ans)
+	}
+	l.count(strconv.Itoa(resp.StatusCode), lat, w, &ans)
+	return true
+}
+
+// count records one answer: status is the HTTP status code or a word for a
+// request that got none.
+func (l *loader) count(status string, lat time.Duration, w webhook, ans *ackAnswer) {
+	ok := len(status) == 3 && status[0] == '2'
+	l.res.mu.Lock()
+	l.res.sent++
+	l.res.status[status]++
+	if ok {
+		l.res.acked++
+		l.res.ackLat = append(l.res.ackLat, lat)
+		if ans != nil && ans.Duplicate {
+			l.res.dups++
+		}
+	}
+	l.res.mu.Unlock()
+	if ok && l.tr != nil {
+		l.tr.ack(w.ID)
+	}
+	if l.rec != nil {
+		code, _ := strconv.Atoi(status)
+		runID := ""
+		if ans != nil {
+			runID = ans.RunID
+		}
+		l.rec.write(w, code, runID)
+	}
+}

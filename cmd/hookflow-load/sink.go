@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// tracker correlates webhooks with the sink calls their runs make, by the
+// event id the flows copy into the call's body.
+type tracker struct {
+	mu      sync.Mutex
+	sent    map[string]time.Time // event id → when its webhook was (to be) sent
+	acked   map[string]bool      // event ids answered 2xx
+	reached map[string]time.Time // event id → first sink call
+	dups    int                  // sink calls for an id already reached (at-least-once retries)
+	unknown int                  // sink calls for ids this run never sent
+	last    time.Time            // the latest first sink call
+}
+
+func newTracker() *tracker {
+	return &tracker{sent: map[string]time.Time{}, acked: map[string]bool{}, reached: map[string]time.Time{}}
+}
+
+// send records that the webhook for id is sent at t.
+func (t *tracker) send(id string, at time.Time) {
+	t.mu.Lock()
+	t.sent[id] = at
+	t.mu.Unlock()
+}
+
+// ack records that the webhook for id was answered 2xx.
+func (t *tracker) ack(id string) {
+	t.mu.Lock()
+	t.acked[id] = true
+	t.mu.Unlock()
+}
+
+// sink records a sink call for id at t.
+func (t *tracker) sink(id string, at time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch _, known := t.sent[id]; {
+	case !known:
+		t.unknown++
+	case !t.reached[id].IsZero():
+		t.dups++
+	default:
+		t.reached[id] = at
+		if at.After(t.last) {
+			t.last = at
+		}
+	}
+}
+
+// pending counts acknowledged webhooks whose run has not called the sink yet.
+func (t *tracker) pending() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for id := range t.acked {
+		if t.reached[id].IsZero() {
+			n++
+		}
+	}
+	return n
+}
+
+// endToEnd returns, for acknowledged webhooks, the time from send to the
+// first sink call, the number still missing, and the latest sink call.
+func (t *tracker) endToEnd() (lat []time.Duration, missing, dups, unknown int, last time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for id := range t.acked {
+		r := t.reached[id]
+		if r.IsZero() {
+			missing++
+			continue
+		}
+		lat = append(lat, r.Sub(t.sent[id]))
+	}
+	return lat, missing, t.dups, t.unknown, t.last
+}
+
+// sinkServer answers the flows' outgoing http calls on a loopback address.
+type sinkServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// startSink listens on addr and records every call whose JSON body has an id.
+func startSink(addr string, tr *tracker) (*sinkServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		var msg struct {
+			ID string `json:"id"`
+		}
+		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil || json.Unmarshal(b, &msg) != nil || msg.ID == "" {
+			http.Error(w, `{"error":"want a JSON body with an id"}`, http.StatusBadRequest)
+			return
+		}
+		tr.sink(msg.ID, now)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	})
+	s := &sinkServer{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}}
+	go func() { _ = s.srv.Serve(ln) }() // ends with http.ErrServerClosed at Close
+	return s, nil
+}
+
+// Addr is the sink's host:port.
+func (s *sinkServer) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the sink.
+func (s *sinkServer) Close() error { return s.srv.Close() }

@@ -27,6 +27,10 @@ type flowQueue struct {
 	inRing  bool
 }
 
+// maxQueuedInMemory is how many queued runs keep their record in memory;
+// beyond it a queued run is only its id (its record is on disk).
+const maxQueuedInMemory = 512
+
 type item struct {
 	runID  string
 	flowID string
@@ -47,6 +51,9 @@ func (q *queue) push(it *item) {
 		return
 	}
 	q.queued[it.runID] = true
+	if q.pending >= maxQueuedInMemory {
+		it.run = nil // memory stays bounded under a burst: the worker reloads the run
+	}
 	fq := q.flows[it.flowID]
 	if fq == nil {
 		fq = &flowQueue{}

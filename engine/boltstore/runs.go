@@ -46,7 +46,11 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 	if key != "" && r.DedupeKey == "" {
 		r.DedupeKey = key
 	}
-	data, err := json.Marshal(r)
+	data, err := encodeRun(r)
+	if err != nil {
+		return "", false, fmt.Errorf("create run %q: %w", r.ID, err)
+	}
+	trig, err := json.Marshal(&r.Trigger)
 	if err != nil {
 		return "", false, fmt.Errorf("create run %q: %w", r.ID, err)
 	}
@@ -82,6 +86,9 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 		if err := runs.Put(id, data); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bRunTriggers).Put(id, trig); err != nil {
+			return err
+		}
 		if err := tx.Bucket(bRunsByFlow).Put(fkey, nil); err != nil {
 			return err
 		}
@@ -102,7 +109,7 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 	if r == nil || r.ID == "" {
 		return fmt.Errorf("save run: %w", errInvalid("empty run id"))
 	}
-	data, err := json.Marshal(r)
+	data, err := encodeRun(r)
 	if err != nil {
 		return fmt.Errorf("save run %q: %w", r.ID, err)
 	}
@@ -130,8 +137,16 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 
 // GetRun returns one run with its steps.
 func (s *Store) GetRun(ctx context.Context, id string) (*engine.Run, error) {
-	r := new(engine.Run)
-	err := s.view(func(tx *bolt.Tx) error { return get(tx.Bucket(bRuns), []byte(id), r) })
+	var r *engine.Run
+	err := s.view(func(tx *bolt.Tx) error {
+		data := tx.Bucket(bRuns).Get([]byte(id))
+		if data == nil {
+			return engine.ErrNotFound
+		}
+		var err error
+		r, err = decodeRun(tx, []byte(id), data)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("get run %q: %w", id, err)
 	}
@@ -198,9 +213,9 @@ func (s *Store) ListRuns(ctx context.Context, q engine.RunQuery) ([]*engine.Run,
 			if data == nil {
 				continue
 			}
-			r := new(engine.Run)
-			if err := json.Unmarshal(data, r); err != nil {
-				return fmt.Errorf("decode run %q: %w", id, err)
+			r, err := decodeRun(tx, id, data)
+			if err != nil {
+				return err
 			}
 			if (q.Status != "" && r.Status != q.Status) ||
 				(!q.Since.IsZero() && r.CreatedAt.Before(q.Since)) ||
@@ -286,9 +301,9 @@ func (s *Store) PendingRuns(ctx context.Context) ([]*engine.Run, error) {
 			if data == nil {
 				return nil
 			}
-			r := new(engine.Run)
-			if err := json.Unmarshal(data, r); err != nil {
-				return fmt.Errorf("decode run %q: %w", k, err)
+			r, err := decodeRun(tx, k, data)
+			if err != nil {
+				return err
 			}
 			out = append(out, r)
 			return nil
@@ -400,6 +415,9 @@ func (s *Store) PruneRuns(ctx context.Context, flowID string, olderThan time.Tim
 				if err := runs.Delete(k[len(p):]); err != nil {
 					return err
 				}
+				if err := tx.Bucket(bRunTriggers).Delete(k[len(p):]); err != nil {
+					return err
+				}
 				if err := byFlow.Delete(k); err != nil {
 					return err
 				}
@@ -509,4 +527,36 @@ func expired(bucket, v []byte, now time.Time) bool {
 		return false
 	}
 	return rec.expired(now)
+}
+
+// runRecord is a run as stored in the runs bucket: everything but its
+// trigger, which never changes and is stored once, at CreateRun, in
+// run_triggers — so that a checkpoint does not re-encode the request body.
+type runRecord struct {
+	*engine.Run
+	// Trigger shadows Run.Trigger: absent in new records, present in records
+	// written before the split.
+	Trigger json.RawMessage `json:"trigger,omitempty"`
+}
+
+func encodeRun(r *engine.Run) ([]byte, error) { return json.Marshal(runRecord{Run: r}) }
+
+// decodeRun reads a run record and its trigger (bbolt's slices are only valid
+// inside tx; the result is a copy).
+func decodeRun(tx *bolt.Tx, id, data []byte) (*engine.Run, error) {
+	r := new(engine.Run)
+	rec := runRecord{Run: r}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		return nil, fmt.Errorf("decode run %q: %w", id, err)
+	}
+	trig := []byte(rec.Trigger)
+	if trig == nil {
+		trig = tx.Bucket(bRunTriggers).Get(id)
+	}
+	if trig != nil {
+		if err := json.Unmarshal(trig, &r.Trigger); err != nil {
+			return nil, fmt.Errorf("decode trigger of run %q: %w", id, err)
+		}
+	}
+	return r, nil
 }

@@ -108,6 +108,7 @@ var (
 	bFlowVersions = []byte("flow_versions")
 	bSamples      = []byte("samples")
 	bRuns         = []byte("runs")
+	bRunTriggers  = []byte("run_triggers")
 	bRunsByFlow   = []byte("runs_by_flow")
 	bRunsPending  = []byte("runs_pending")
 	bDedupe       = []byte("dedupe")
@@ -122,7 +123,7 @@ var (
 	bTokensHash   = []byte("tokens_hash")
 	bSessions     = []byte("sessions")
 
-	allBuckets = [][]byte{bFlows, bFlowVersions, bSamples, bRuns, bRunsByFlow, bRunsPending,
+	allBuckets = [][]byte{bFlows, bFlowVersions, bSamples, bRuns, bRunTriggers, bRunsByFlow, bRunsPending,
 		bDedupe, bKV, bSecrets, bMeta, bHealth, bState, bUsers, bUsersEmail, bTokens, bTokensHash, bSessions}
 )
 

@@ -39,7 +39,7 @@ var scheduleKind = engine.TriggerKind{
 					"Examples: */5 * * * * (every 5 minutes), 0 9 * * 1-5 (weekdays at 9:00), 0 0 1 * * (monthly), @daily."},
 			{Name: "timezone", Label: "Time zone", Type: engine.FieldText, Default: "UTC", Placeholder: "Europe/Paris",
 				Help: "The IANA time zone the times are read in, e.g. Europe/Paris or America/New_York. Default UTC. " +
-					"On a daylight-saving change a time that does not exist that day is skipped; one that occurs twice fires once."},
+					"On a daylight-saving change a time skipped when the clocks go forward fires at the jump, and one that occurs twice fires once."},
 			{Name: "catch_up", Label: "Catch up", Type: engine.FieldBool,
 				Help: "When the server was down (or the flow off) at a scheduled time, run once at start for the latest time missed."},
 		},
@@ -60,8 +60,9 @@ type Schedule struct {
 	// "0 30 9 * * 1-5"; @hourly, @daily, @weekly, @monthly and @yearly too.
 	Cron string `json:"cron"`
 	// Timezone is the IANA time zone the cron is read in, e.g. Europe/Paris.
-	// Default UTC. On a daylight-saving change, a time skipped that day does
-	// not fire and a time that occurs twice fires once.
+	// Default UTC. On a daylight-saving change, a time skipped when the clocks
+	// go forward fires at the jump (02:30 at 03:00) and a time that occurs
+	// twice fires once; schedules with * in the hour field follow real time.
 	Timezone string `json:"timezone,omitempty"`
 	// CatchUp runs, at start, the latest scheduled time missed while the
 	// server was down or the flow disabled — once, however many were missed.
@@ -141,11 +142,12 @@ func NextFires(cronSpec, tz string, from time.Time, n int) ([]time.Time, error) 
 	if err != nil {
 		return nil, fmt.Errorf("timezone: %w", err)
 	}
+	s := &Schedule{sched: sched, loc: loc}
 	n = min(max(n, 0), 100)
 	out := make([]time.Time, 0, n)
-	t := from.In(loc)
+	t := from
 	for len(out) < n {
-		if t = sched.Next(t); t.IsZero() {
+		if t = s.next(t); t.IsZero() {
 			break
 		}
 		out = append(out, t)
@@ -153,8 +155,81 @@ func NextFires(cronSpec, tz string, from time.Time, n int) ([]time.Time, error) 
 	return out, nil
 }
 
+// cronStarBit marks a cron field written "*" (robfig/cron's starBit).
+const cronStarBit = 1 << 63
+
 // next is the first fire strictly after t (zero when the cron never fires).
-func (s *Schedule) next(t time.Time) time.Time { return s.sched.Next(t.In(s.loc)) }
+// Around daylight-saving changes it behaves as classic cron does for
+// schedules with a fixed hour (not "*" in the hour field): a time skipped
+// when the clocks go forward fires at the jump (02:30 fires at 03:00), and a
+// time that occurs twice when they go back fires once. Schedules with "*" in
+// the hour field follow real time.
+func (s *Schedule) next(t time.Time) time.Time {
+	t = t.In(s.loc)
+	n := s.sched.Next(t)
+	if s.sched.Hour&cronStarBit != 0 || s.loc == time.UTC {
+		return n
+	}
+	for i := 0; i < 3 && !n.IsZero() && repeatedWallTime(n); i++ {
+		n = s.sched.Next(n)
+	}
+	if g, ok := s.gapFire(t, n); ok {
+		return g
+	}
+	return n
+}
+
+// repeatedWallTime reports whether n's wall-clock time already occurred
+// shortly before, with another UTC offset (the clocks went back).
+func repeatedWallTime(n time.Time) bool {
+	_, off := n.Zone()
+	for _, back := range []time.Duration{30 * time.Minute, time.Hour, 2 * time.Hour} {
+		e := n.Add(-back)
+		if _, eo := e.Zone(); eo != off && sameWallClock(e, n) {
+			return true
+		}
+	}
+	return false
+}
+
+func sameWallClock(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd && a.Hour() == b.Hour() && a.Minute() == b.Minute() && a.Second() == b.Second()
+}
+
+// gapFire finds, between t and n, a clocks-forward jump that skipped a wall
+// time the cron names; it returns the jump's instant.
+func (s *Schedule) gapFire(t, n time.Time) (time.Time, bool) {
+	if n.IsZero() {
+		return time.Time{}, false
+	}
+	_, before := t.Zone()
+	_, after := n.Zone()
+	if after <= before {
+		return time.Time{}, false
+	}
+	lo, hi := t, n // offset(lo) == before, offset(hi) != before
+	for hi.Sub(lo) > time.Second {
+		mid := lo.Add(hi.Sub(lo) / 2)
+		if _, o := mid.Zone(); o == before {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	jump := hi.Truncate(time.Second)
+	if _, o := jump.Zone(); o == before {
+		jump = jump.Add(time.Second)
+	}
+	_, now := jump.Zone()
+	old := time.FixedZone("", before) // the wall clock as if the jump had not happened
+	m := s.sched.Next(jump.Add(-time.Nanosecond).In(old))
+	if m.IsZero() || !m.Before(jump.Add(time.Duration(now-before)*time.Second)) || !jump.After(t) {
+		return time.Time{}, false
+	}
+	return jump.In(s.loc), true
+}
 
 // latest is the latest fire in (after, upTo], or zero. It looks back over
 // growing windows so that a frequent schedule takes few steps.

@@ -1,6 +1,8 @@
 // Package triggers holds the kinds that start runs: webhook (verify, parse,
-// dedupe) and manual. Each kind is one file; Register lists them all. Nothing
-// here does I/O: the HTTP server and the executor call in.
+// dedupe, and an optional reconcile poll), schedule, poll and manual. Each
+// kind is one file; Register lists them all. Receiving a webhook does no I/O
+// (the HTTP server calls in); schedule, poll and reconcile are engine.Starters
+// that run in the background and call their APIs through the guarded client.
 //
 // The webhook handler's sequence, with the status each step's error maps to:
 //

@@ -26,6 +26,12 @@ func (e *Engine) worker() {
 		}
 		e.execute(it)
 		e.q.done(it)
+		// A cancel that arrived while the run executed could not queue it
+		// (it was busy) and may have missed its new timer: queue it now.
+		if _, ok := e.cancels.Load(it.runID); ok {
+			e.timers.remove(it.runID)
+			e.q.push(&item{runID: it.runID, flowID: it.flowID})
+		}
 	}
 }
 
@@ -65,11 +71,13 @@ func (e *Engine) execute(it *item) {
 	if r == nil {
 		var err error
 		if r, err = e.store.GetRun(ctx, it.runID); err != nil {
+			e.cancels.Delete(it.runID)
 			e.logf("run %s: load: %v", it.runID, err)
 			return
 		}
 	}
 	if r.Status.Final() {
+		e.cancels.Delete(r.ID)
 		return
 	}
 	if _, ok := e.cancels.LoadAndDelete(r.ID); ok {

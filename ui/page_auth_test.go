@@ -1,0 +1,114 @@
+package ui_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+)
+
+func TestSetupLoginLogout(t *testing.T) {
+	e := newUIEnv(t)
+
+	// With no user, every page leads to setup.
+	if p := e.get("/"); p.code != http.StatusSeeOther || p.location != "/setup" {
+		t.Fatalf("GET / before setup: %d %q", p.code, p.location)
+	}
+	p := e.get("/setup")
+	form := mustTestID(t, p, "setup-form")
+	for _, typ := range []string{"email", "password"} {
+		if len(findAll(form, func(n *html.Node) bool { return n.Data == "input" && attr(n, "type") == typ })) != 1 {
+			t.Errorf("setup form has no type=%s input", typ)
+		}
+	}
+	if p := e.post("/setup", url.Values{"email": {"admin@example.com"}, "password": {"short"}}); p.code != http.StatusUnprocessableEntity ||
+		!strings.Contains(text(mustTestID(t, p, "auth-error")), "8 characters") {
+		t.Errorf("short password: %d", p.code)
+	}
+	csrf := e.setup()
+	if p := e.get("/"); p.code != http.StatusSeeOther || p.location != "/flows" {
+		t.Errorf("GET / after setup: %d %q", p.code, p.location)
+	}
+	if p := e.get("/flows"); text(mustTestID(t, p, "user-email")) != "admin@example.com" {
+		t.Errorf("signed-in user not shown")
+	}
+	// Setup is closed once a user exists.
+	if p := e.get("/setup"); p.code != http.StatusSeeOther || p.location != "/login" {
+		t.Errorf("GET /setup after setup: %d %q", p.code, p.location)
+	}
+
+	// Writes without the CSRF token are refused.
+	if p := e.post("/flows/new", url.Values{"name": {"x"}}); p.code != http.StatusForbidden ||
+		!strings.Contains(text(mustTestID(t, p, "error-message")), "CSRF") {
+		t.Errorf("POST without CSRF: %d", p.code)
+	}
+	if p := e.post("/logout", url.Values{"_csrf": {csrf}}); p.code != http.StatusSeeOther || p.location != "/login" {
+		t.Fatalf("logout: %d %q", p.code, p.location)
+	}
+	if p := e.get("/flows"); p.code != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login?next=") {
+		t.Errorf("GET /flows after logout: %d %q", p.code, p.location)
+	}
+
+	cases := []struct {
+		name, email, password string
+		code                  int
+		location              string
+	}{
+		{name: "wrong password", email: "admin@example.com", password: "wrong password", code: http.StatusUnauthorized},
+		{name: "unknown user", email: "nobody@example.com", password: "correct horse", code: http.StatusUnauthorized},
+		{name: "right password, next kept on site", email: "Admin@example.com", password: "correct horse", code: http.StatusSeeOther, location: "/runs"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := e.get("/login?next=/runs")
+			form := mustTestID(t, p, "login-form")
+			if len(findAll(form, func(n *html.Node) bool { return attr(n, "type") == "email" })) != 1 {
+				t.Errorf("login form has no type=email input")
+			}
+			p = e.post("/login", url.Values{"email": {tc.email}, "password": {tc.password}, "next": {"/runs"}})
+			if p.code != tc.code || p.location != tc.location {
+				t.Fatalf("login: %d %q, want %d %q", p.code, p.location, tc.code, tc.location)
+			}
+			if tc.code == http.StatusUnauthorized && text(mustTestID(t, p, "auth-error")) != "Wrong email or password." {
+				t.Errorf("no error shown")
+			}
+		})
+	}
+	// A new session has a new CSRF token.
+	if e.csrf() == csrf {
+		t.Errorf("login kept the old CSRF token")
+	}
+	// An off-site next is ignored.
+	e.post("/logout", url.Values{"_csrf": {e.csrf()}})
+	if p := e.post("/login", url.Values{"email": {"admin@example.com"}, "password": {"correct horse"}, "next": {"//evil.example"}}); p.location != "/flows" {
+		t.Errorf("off-site next: %q", p.location)
+	}
+}
+
+func TestStaticAndErrors(t *testing.T) {
+	e := newUIEnv(t)
+	for _, tc := range []struct{ path, ctype string }{
+		{"/static/app.css", "text/css"},
+		{"/static/app.js", "javascript"},
+		{"/static/htmx.min.js", "javascript"},
+	} {
+		resp, err := http.Get(e.base + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), tc.ctype) {
+			t.Errorf("%s: %d %s", tc.path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	e.setup()
+	p := e.get("/flows/nope")
+	if p.code != http.StatusNotFound || !strings.Contains(text(mustTestID(t, p, "error-message")), "not found") {
+		t.Errorf("missing flow: %d %s", p.code, p.body)
+	}
+	if p := e.get("/static/nope.css"); p.code != http.StatusNotFound {
+		t.Errorf("missing static file: %d", p.code)
+	}
+}

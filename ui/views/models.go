@@ -1,0 +1,436 @@
+// Package views holds the UI's templ components and the typed view models they
+// render. Components do no I/O: handlers in package ui build a model and pass it.
+package views
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+)
+
+// Page is what every page's layout needs.
+type Page struct {
+	// Title is the page's <title> and heading.
+	Title string
+	// Active names the navigation section: flows, runs, data, secrets, settings.
+	Active string
+	// CSRF is the session's token, sent with every form and htmx request.
+	CSRF string
+	// User is the signed-in user's email; Role their role.
+	User    string
+	Role    string
+	IsAdmin bool
+	// CanEdit is true for editors and admins.
+	CanEdit bool
+	Flash   *Flash
+	Version string
+}
+
+// Flash is a one-time message shown at the top of a page.
+type Flash struct {
+	// Kind is ok, error or info.
+	Kind string
+	Text string
+}
+
+// Option is one choice of a <select>.
+type Option struct {
+	Value, Label string
+	Selected     bool
+}
+
+// AuthPage is the setup and login form.
+type AuthPage struct {
+	Title string
+	// Setup is true on the first-run page that creates the admin.
+	Setup bool
+	Email string
+	Next  string
+	Error string
+}
+
+// ErrorPage is an HTML error.
+type ErrorPage struct {
+	Page
+	Code    int
+	Message string
+}
+
+// FlowsPage is the flow list.
+type FlowsPage struct {
+	Page
+	Query     string
+	Flows     []FlowRow
+	Total     int
+	Templates []TemplateOption
+	// Import holds a failed import's text and problems.
+	ImportText     string
+	ImportProblems []string
+	NewName        string
+	NewError       string
+}
+
+// FlowRow is one flow in the list.
+type FlowRow struct {
+	ID, Name, Description string
+	TriggerTitle          string
+	WebhookURL            string
+	Enabled               bool
+	Steps                 int
+	LastStatus            string
+	LastAgo, LastAt       string
+	LastRunID             string
+	Runs24h               int
+	// Broken is the compile error of a stored flow that no longer validates.
+	Broken string
+}
+
+// TemplateOption is an example flow offered by "new flow".
+type TemplateOption struct {
+	File, Name, Description string
+}
+
+// EditorPage is the flow editor.
+type EditorPage struct {
+	Page
+	FlowID  string
+	Version int
+	// Doc is the draft flow document (JSON) carried between form posts.
+	Doc         string
+	Name        FieldView
+	Description FieldView
+	Enabled     FieldView
+	Trigger     TriggerView
+	Steps       StepList
+	Palette     []PaletteGroup
+	Problems    []ProblemView
+	// General are problems that concern no field shown.
+	General     []string
+	Picker      []PickGroup
+	SecretNames []string
+	JSON        string
+	// Dirty is true when the draft differs from the saved flow.
+	Dirty   bool
+	TestRun *RunView
+	// TestNote explains how the test ran.
+	TestNote string
+	// Focus is the html id of the input to focus after a structural change.
+	Focus string
+}
+
+// ProblemView is one validation problem with the anchor of its field.
+type ProblemView struct {
+	Path, Message, Anchor string
+}
+
+// TriggerView is the trigger card.
+type TriggerView struct {
+	Path, Type, Title, Summary string
+	Types                      []Option
+	WebhookURL                 string
+	Fields                     []FieldView
+	Problems                   []string
+	Listen                     ListenView
+}
+
+// ListenView is the "listen for a test event" panel.
+type ListenView struct {
+	FlowID     string
+	WebhookURL string
+	Listening  bool
+	// After is the unix-nano time listening began (a sample newer than it is new).
+	After int64
+	// Sample is the captured event as pretty JSON ("" when none).
+	Sample   string
+	SampleAt string
+	// Fresh is true when the sample just arrived.
+	Fresh   bool
+	CanEdit bool
+	Expired bool
+	// Grace counts polls after listening ended without a sample (a capture may be committing).
+	Grace int
+}
+
+// FieldView is one input of a generated form (any engine.Field).
+type FieldView struct {
+	// Path is the field's JSON path in the flow, e.g. steps[1].with.url.
+	Path string
+	// Name is the form key: "f:<type>:<path>".
+	Name        string
+	ID          string
+	Label       string
+	Help        string
+	Type        string
+	Required    bool
+	Placeholder string
+	Value       string
+	Checked     bool
+	Options     []Option
+	Problems    []string
+	Children    []FieldView
+	Advanced    bool
+	// Pick is "template", "expr" or "" (no field picker).
+	Pick      string
+	ReadOnly  bool
+	Autofocus bool
+}
+
+// HasValue reports whether the field or a child holds a value or a problem (to unfold it).
+func (f FieldView) HasValue() bool {
+	if len(f.Problems) > 0 {
+		return true
+	}
+	if f.Type == "object" {
+		for _, c := range f.Children {
+			if c.HasValue() {
+				return true
+			}
+		}
+		return false
+	}
+	if f.Type == "bool" {
+		return false
+	}
+	return f.Value != ""
+}
+
+// StepList is a list of step cards: the flow's, a branch case's or a loop body.
+type StepList struct {
+	Path  string
+	Label string
+	Steps []StepView
+	Depth int
+	// Palette lists what can be added at the end.
+	Palette []PaletteGroup
+	CanEdit bool
+}
+
+// StepView is one step card.
+type StepView struct {
+	Path, Number   string
+	ID, Type, Name string
+	Title, Summary string
+	Group          string
+	IDField        FieldView
+	NameField      FieldView
+	Fields         []FieldView
+	Settings       []FieldView
+	Problems       []string
+	Cases          []CaseView
+	Default        *StepList
+	Body           *StepList
+	CanUp, CanDown bool
+	// HasProblems is true when the card or anything in it has a problem.
+	HasProblems bool
+	LastStatus  string
+	CanEdit     bool
+}
+
+// CaseView is one arm of a branch.
+type CaseView struct {
+	Path     string
+	Index    int
+	Name     FieldView
+	When     FieldView
+	Steps    StepList
+	Problems []string
+	CanEdit  bool
+}
+
+// PaletteGroup is a titled group of step kinds.
+type PaletteGroup struct {
+	Title string
+	Items []PaletteItem
+}
+
+// PaletteItem is one step kind offered by the palette.
+type PaletteItem struct {
+	Kind, Title, Summary string
+}
+
+// PickGroup is a group of field paths offered by the picker.
+type PickGroup struct {
+	Title string
+	Items []PickItem
+}
+
+// PickItem is one path: Expr is inserted as is in expressions and inside {{ }} in templates.
+type PickItem struct {
+	Expr, Example string
+}
+
+// VersionsPage lists a flow's saved versions.
+type VersionsPage struct {
+	Page
+	FlowID   string
+	FlowName string
+	Current  int
+	Versions []VersionRow
+	// Shown is the version being viewed (0: none) and its JSON.
+	Shown     int
+	ShownJSON string
+}
+
+// VersionRow is one saved version.
+type VersionRow struct {
+	Version int
+	Name    string
+	When    string
+}
+
+// RunsPage is the run history.
+type RunsPage struct {
+	Page
+	Flows    []Option
+	Statuses []Option
+	Ranges   []Option
+	Text     string
+	Rows     RunRows
+	// Filtered is true when any filter is set.
+	Filtered bool
+	// HookURL is shown in the empty state.
+	HookURL string
+}
+
+// RunRows is the table body of the run history (a polled fragment).
+type RunRows struct {
+	Runs    []RunRow
+	NextURL string
+	// PollURL, when set, refreshes the rows every 2 s.
+	PollURL string
+}
+
+// RunRow is one run in the history.
+type RunRow struct {
+	ID, FlowID, FlowName string
+	Status               string
+	Trigger              string
+	Ago, At              string
+	Duration             string
+	Error                string
+	ReplayOf             string
+}
+
+// RunPage is one run.
+type RunPage struct {
+	Page
+	Run RunView
+}
+
+// RunView is a run's timeline.
+type RunView struct {
+	ID, FlowID, FlowName string
+	FlowVersion          int
+	Status               string
+	Error                string
+	TriggerType          string
+	Created, Ago         string
+	Duration             string
+	ReplayOf             string
+	Trigger              string
+	Output               string
+	Steps                []StepRunView
+	Final                bool
+	Failed               bool
+	Truncated            bool
+	// PollURL, when set, refreshes the timeline every 2 s.
+	PollURL string
+	CanEdit bool
+	// Compact hides the header (the editor's test panel).
+	Compact bool
+}
+
+// StepRunView is one step of a run.
+type StepRunView struct {
+	ID, Type, Status string
+	Error            string
+	Attempts         int
+	Duration         string
+	Started          string
+	NextAt           string
+	Input, Output    string
+	Depth            int
+}
+
+// SecretsPage lists secret names.
+type SecretsPage struct {
+	Page
+	Names     []string
+	Available bool
+	Error     string
+	Name      string
+}
+
+// StorePage browses the built-in data.
+type StorePage struct {
+	Page
+	Prefix string
+	Items  []KVRow
+	Error  string
+	Key    string
+	Value  string
+	TTL    string
+}
+
+// KVRow is one key of the built-in data.
+type KVRow struct {
+	Key, Value, Expires, Updated string
+}
+
+// SettingsPage manages users and API tokens.
+type SettingsPage struct {
+	Page
+	Users  []UserRow
+	Tokens []TokenRow
+	Roles  []Option
+	// NewToken is a token just created, shown once.
+	NewToken  string
+	UserError string
+	TokenErr  string
+	Email     string
+}
+
+// UserRow is one user.
+type UserRow struct {
+	ID, Email, Role, Created string
+	Self                     bool
+}
+
+// TokenRow is one API token.
+type TokenRow struct {
+	ID, Name, Role, Created, LastUsed string
+}
+
+// csrfHeaders is the hx-headers value that sends the CSRF token with htmx requests.
+func csrfHeaders(token string) string {
+	b, _ := json.Marshal(map[string]string{"X-CSRF-Token": token})
+	return string(b)
+}
+
+func itoa(n int) string      { return strconv.Itoa(n) }
+func i64(n int64) string     { return strconv.FormatInt(n, 10) }
+func anchor(p string) string { return Anchor(p) }
+
+// Anchor turns a JSON path into an HTML id fragment: steps[1].with.url → steps-1-with-url.
+func Anchor(path string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(path) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '_' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimRight(b.String(), "-")
+}
+
+// pathLabel shows a problem's path; the flow itself has none.
+func pathLabel(p string) string {
+	if p == "" {
+		return "flow"
+	}
+	return p
+}

@@ -269,11 +269,13 @@ func compileAny(v any, path string, scope []string, errs *[]*TemplateError) *Tem
 		return t
 	case map[string]any:
 		t := &Template{kind: tplObject, fields: make(map[string]*Template, len(x))}
-		for k, fv := range x {
+		for k := range x {
 			t.keys = append(t.keys, k)
-			t.fields[k] = compileAny(fv, joinPath(path, k), scope, errs)
 		}
-		sort.Strings(t.keys)
+		sort.Strings(t.keys) // problems come out in a stable order
+		for _, k := range t.keys {
+			t.fields[k] = compileAny(x[k], joinPath(path, k), scope, errs)
+		}
 		return t
 	case []any:
 		t := &Template{kind: tplArray, items: make([]*Template, len(x))}

@@ -358,7 +358,7 @@ func TestPollCompile(t *testing.T) {
 		{name: "bad templates and expressions",
 			with: `{"every":"1m","request":{"url":"https://x.example/{{ trigger.body.id }}","headers":{"a":"{{ secrets. }}"}},` +
 				`"items":"response.body[","key":"item.id + ","next":"steps.x","cursor":"nope"}`,
-			want: []string{"request.url: in {{ trigger.body.id }}", "request.headers.a:", "items:", "key:", "next: ", "cursor: "}},
+			want: []string{"request.headers.a:", "request.url: in {{ trigger.body.id }}", "items:", "key:", "next: ", "cursor: "}},
 		{name: "bad request", with: `{"every":"1m","request":{"url":"ftp://x.example","method":"FETCH"},"items":"response.body","key":"item.id"}`,
 			want: []string{"request: url must start with http:// or https://"}},
 		{name: "too many pages", with: `{"every":"1m","request":{"url":"https://x.example"},"items":"response.body","key":"item.id","max_pages":5000}`,

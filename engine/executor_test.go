@@ -529,6 +529,9 @@ func (gate) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 // TestConcurrencyAndFairness: a flow's concurrency caps its runs executing at
 // once, and a busy flow does not starve another one.
 func TestConcurrencyAndFairness(t *testing.T) {
+	gateMu.Lock()
+	gateOrder, gateMax = nil, map[string]int{}
+	gateMu.Unlock()
 	reg := testRegistry()
 	reg.AddAction(engine.ActionKind{Spec: engine.Spec{Kind: "gate", Title: "Gate", Summary: "test"}, New: func() engine.Action { return &gate{} }})
 	path := filepath.Join(t.TempDir(), "hookflow.db")

@@ -253,6 +253,7 @@ func (e *Engine) flowVersion(ctx context.Context, id string, version int) (*Comp
 
 // CreateFlow validates and stores a new flow (ErrExists when the id is taken).
 func (e *Engine) CreateFlow(ctx context.Context, f *Flow) (*Flow, error) {
+	f.WebhookURL = ""
 	c, ps := Compile(f, e.reg)
 	if len(ps) > 0 {
 		return nil, ps.Err()
@@ -266,6 +267,7 @@ func (e *Engine) CreateFlow(ctx context.Context, f *Flow) (*Flow, error) {
 
 // UpdateFlow validates and stores a new version of a flow.
 func (e *Engine) UpdateFlow(ctx context.Context, f *Flow) (*Flow, error) {
+	f.WebhookURL = ""
 	c, ps := Compile(f, e.reg)
 	if len(ps) > 0 {
 		return nil, ps.Err()
@@ -386,6 +388,12 @@ func (e *Engine) SecretValues() map[string]any {
 	return e.cfg.Secrets.Values()
 }
 
+// Redact replaces secret values in s (for errors and logs).
+func (e *Engine) Redact(s string) string { return e.redact(s) }
+
+// Unwait drops the waiter of a wait-mode request that stopped waiting.
+func (e *Engine) Unwait(runID string) { e.waiters.Delete(runID) }
+
 func (e *Engine) redact(s string) string {
 	if e.cfg.Secrets == nil {
 		return s
@@ -472,7 +480,9 @@ func (e *Engine) RunManual(ctx context.Context, flowID string, body any) (string
 	t := TriggerData{Type: "manual", Body: body}
 	if body == nil {
 		if s, err := e.store.GetSample(ctx, flowID); err == nil {
-			t = *s
+			t = *s // the captured request, started by hand
+			t.Type = "manual"
+			t.ReceivedAt = time.Time{}
 		}
 	}
 	r := e.newRun(c, t)

@@ -53,6 +53,7 @@ type runState struct {
 	recs    map[string]*StepRun
 	env     map[string]any
 	steps   map[string]any // env["steps"]
+	vars    map[string]any // env["vars"]: unredacted values
 	runEnv  map[string]any // env["run"]
 	last    any            // last executed step's output
 	errMsg  string
@@ -176,11 +177,16 @@ func (e *Engine) newState(r *Run, c *Compiled) *runState {
 	if r.Vars == nil {
 		r.Vars = map[string]any{}
 	}
+	// Expressions see the values; the record keeps them redacted.
+	st.vars = make(map[string]any, len(r.Vars))
+	for k, v := range r.Vars {
+		st.vars[k] = v
+	}
 	st.runEnv = map[string]any{"id": r.ID, "attempt": 1}
 	st.env = map[string]any{
 		"trigger": TriggerEnv(&r.Trigger),
 		"steps":   st.steps,
-		"vars":    r.Vars,
+		"vars":    st.vars,
 		"secrets": e.SecretValues(),
 		"run":     st.runEnv,
 		"flow":    map[string]any{"id": c.Flow.ID, "name": c.Flow.Name, "version": c.Flow.Version},
@@ -227,6 +233,9 @@ func TriggerEnv(t *TriggerData) map[string]any {
 	m := map[string]any{"type": t.Type, "method": t.Method, "path": t.Path, "headers": headers, "query": query,
 		"body": t.Body, "files": files, "raw": t.Raw, "received_at": t.ReceivedAt.UTC().Format(time.RFC3339Nano),
 		"reconciled": t.Reconciled}
+	if t.XML != nil {
+		m["xml"] = t.XML
+	}
 	if t.FileData != nil {
 		data := make(map[string]any, len(t.FileData))
 		for k, v := range t.FileData {
@@ -290,6 +299,7 @@ func (st *runState) replayed(cs *CStep, rec *StepRun) outcome {
 	case cs.Type == StepSet && rec.Status == StepSucceeded:
 		if m, ok := rec.Output.(map[string]any); ok {
 			for k, v := range m {
+				st.vars[k] = v
 				st.run.Vars[k] = v
 			}
 		}
@@ -307,13 +317,18 @@ func (st *runState) record(key string, cs *CStep) *StepRun {
 // done finishes a record and publishes it to expressions.
 func (st *runState) done(cs *CStep, rec *StepRun, status StepStatus, out any, errMsg string) {
 	now := st.e.now().UTC()
-	rec.Status, rec.Output, rec.Error, rec.NextAt = status, out, errMsg, nil
+	rec.Status, rec.Output, rec.Error, rec.NextAt = status, st.e.redactValue(out), errMsg, nil
 	if rec.StartedAt == nil {
 		rec.StartedAt = &now
 	}
+	if rec.Attempts == 0 && status != StepSkipped {
+		rec.Attempts = 1
+	}
 	rec.FinishedAt = &now
 	rec.DurationMS = float64(now.Sub(*rec.StartedAt).Microseconds()) / 1000
-	st.steps[cs.ID] = stepEnv(rec)
+	env := stepEnv(rec)
+	env["output"] = out // later steps see the value; the record keeps it redacted
+	st.steps[cs.ID] = env
 	if status != StepSkipped {
 		st.last = out
 	}
@@ -383,7 +398,8 @@ func (st *runState) step(ctx context.Context, cs *CStep, key string, rec *StepRu
 		}
 		vars, _ := v.(map[string]any)["vars"].(map[string]any)
 		for k, x := range vars {
-			st.run.Vars[k] = x
+			st.vars[k] = x
+			st.run.Vars[k] = st.e.redactValue(x)
 		}
 		st.done(cs, rec, StepSucceeded, vars, "")
 		return goOn
@@ -471,7 +487,7 @@ func (st *runState) foreach(ctx context.Context, cs *CStep, rec *StepRun, prefix
 			return st.fail(cs, rec, nil, fmt.Sprintf("items: %d items, more than max_items %d", len(items), limit))
 		}
 		rec.Status = StepRunning
-		rec.Input = items
+		rec.Input = st.e.redactValue(items)
 		st.dirty = true
 	}
 	outs := make([]any, len(items))
@@ -687,7 +703,7 @@ func (e *Engine) finish(ctx context.Context, st *runState, status RunStatus, msg
 	r.NextAt = nil
 	r.FinishedAt = &now
 	if status == RunSucceeded || status == RunFiltered {
-		r.Output = st.last
+		r.Output = e.redactValue(st.last)
 	}
 	if err := e.store.SaveRun(ctx, r); err != nil {
 		e.retryLater(&item{runID: r.ID, flowID: r.FlowID}, err)
@@ -698,7 +714,9 @@ func (e *Engine) finish(ctx context.Context, st *runState, status RunStatus, msg
 	if ch, ok := e.waiters.LoadAndDelete(r.ID); ok {
 		ch.(chan Reply) <- Reply{Final: true, Status: 200, Body: r.Output, Run: r}
 	}
-	if status == RunFailed && st.c != nil && st.c.Flow.OnFailure != "" {
+	// A failure flow's own failure does not start another: two flows naming
+	// each other would loop forever.
+	if status == RunFailed && st.c != nil && st.c.Flow.OnFailure != "" && r.Trigger.Type != "failure" {
 		e.startOnFailure(ctx, st.c.Flow.OnFailure, r)
 	}
 }

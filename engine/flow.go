@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"regexp"
+	"sort"
 	"strings"
 	"time"
 )
@@ -37,6 +39,9 @@ type Flow struct {
 	Version int `json:"version,omitempty"`
 	// UpdatedAt is set by the store on every save; ignored on input.
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// WebhookURL is filled in API answers for webhook flows; ignored on
+	// input, so that a flow read from the API can be saved back as it is.
+	WebhookURL string `json:"webhook_url,omitempty"`
 }
 
 // Retention bounds a flow's stored runs.
@@ -128,18 +133,129 @@ var (
 func ValidFlowID(id string) bool { return flowIDRe.MatchString(id) }
 
 // DecodeFlow reads one flow document strictly: unknown fields, trailing data and
-// wrong types are errors that name their place. Enabled defaults to true.
+// wrong types are problems, each with its path (steps[1].retry.attempts), all
+// reported at once. Enabled defaults to true.
 func DecodeFlow(data []byte) (*Flow, error) {
-	f := &Flow{Enabled: true}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(f); err != nil {
+	dec.UseNumber()
+	var generic any
+	if err := dec.Decode(&generic); err != nil {
 		return nil, jsonProblem(data, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return nil, &ProblemsError{Problems: Problems{{Path: "", Message: "unexpected data after the flow document"}}}
 	}
+	var ps Problems
+	checkShape(generic, reflect.TypeOf(Flow{}), "", &ps)
+	if len(ps) > 0 {
+		return nil, ps.Err()
+	}
+	f := &Flow{Enabled: true}
+	strict := json.NewDecoder(bytes.NewReader(data))
+	strict.DisallowUnknownFields()
+	if err := strict.Decode(f); err != nil {
+		return nil, jsonProblem(data, err)
+	}
 	return f, nil
+}
+
+var (
+	rawType      = reflect.TypeOf(json.RawMessage{})
+	durationType = reflect.TypeOf(Duration(0))
+	listType     = reflect.TypeOf(StringList{})
+	timeType     = reflect.TypeOf(time.Time{})
+)
+
+// checkShape compares decoded JSON with the Go type it will fill and reports
+// unknown fields and wrong kinds with their paths.
+func checkShape(v any, t reflect.Type, path string, ps *Problems) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if v == nil {
+		return // null leaves the zero value
+	}
+	want := func(what string) { ps.Add(path, "want %s, got %s", what, jsonKind(v)) }
+	switch t {
+	case rawType:
+		return // a kind's settings: checked against its Spec
+	case durationType:
+		if _, ok := v.(string); !ok {
+			if _, ok := v.(json.Number); !ok {
+				want(`a duration like "30s"`)
+			}
+		}
+		return
+	case listType:
+		switch v.(type) {
+		case string, []any:
+		default:
+			want("a string or a list of strings")
+		}
+		return
+	case timeType:
+		if _, ok := v.(string); !ok {
+			want("an RFC 3339 time")
+		}
+		return
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			want("an object")
+			return
+		}
+		fields := map[string]reflect.StructField{}
+		for i := 0; i < t.NumField(); i++ {
+			f := t.Field(i)
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			if name != "" && name != "-" {
+				fields[name] = f
+			}
+		}
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			sub := k
+			if path != "" {
+				sub = path + "." + k
+			}
+			f, ok := fields[k]
+			if !ok {
+				ps.Add(sub, "unknown field %q", k)
+				continue
+			}
+			checkShape(m[k], f.Type, sub, ps)
+		}
+	case reflect.Slice:
+		xs, ok := v.([]any)
+		if !ok {
+			want("a list")
+			return
+		}
+		for i, x := range xs {
+			checkShape(x, t.Elem(), fmt.Sprintf("%s[%d]", path, i), ps)
+		}
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			want("a string")
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			want("true or false")
+		}
+	case reflect.Int, reflect.Int64, reflect.Float64:
+		n, ok := v.(json.Number)
+		if !ok {
+			want("a number")
+		} else if _, err := n.Int64(); err != nil && t.Kind() != reflect.Float64 {
+			want("a whole number")
+		}
+	}
 }
 
 // jsonProblem turns a decoding error into a Problem with the best path it can.

@@ -57,16 +57,18 @@ type File struct {
 
 // TriggerData is what started a run: `trigger` in expressions.
 type TriggerData struct {
-	Type       string            `json:"type"`
-	Method     string            `json:"method,omitempty"`
-	Path       string            `json:"path"`
-	Headers    map[string]string `json:"headers"`
-	Query      map[string]any    `json:"query"`
-	Body       any               `json:"body"`
-	Files      []File            `json:"files"`
-	Raw        string            `json:"raw,omitempty"`
-	ReceivedAt time.Time         `json:"received_at"`
-	Reconciled bool              `json:"reconciled,omitempty"`
+	Type    string            `json:"type"`
+	Method  string            `json:"method,omitempty"`
+	Path    string            `json:"path"`
+	Headers map[string]string `json:"headers"`
+	Query   map[string]any    `json:"query"`
+	Body    any               `json:"body"`
+	Files   []File            `json:"files"`
+	Raw     string            `json:"raw,omitempty"`
+	// XML is an XML body parsed into a map (the body itself stays text).
+	XML        any       `json:"xml,omitempty"`
+	ReceivedAt time.Time `json:"received_at"`
+	Reconciled bool      `json:"reconciled,omitempty"`
 	// FileData holds uploaded files' bytes, base64, keyed by their sha256 hex
 	// digest; only for webhooks with keep_files.
 	FileData map[string]string `json:"file_data,omitempty"`

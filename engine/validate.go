@@ -59,7 +59,7 @@ func Compile(f *Flow, reg *Registry) (*Compiled, Problems) {
 		ps.Add("id", "must match ^[a-z0-9][a-z0-9-]{0,62}$ (lower-case letters, digits and dashes), got %q", f.ID)
 	}
 	if strings.TrimSpace(f.Name) == "" {
-		ps.Add("name", "required")
+		f.Name = f.ID // a name is optional: lists show the id
 	}
 	if f.OnFailure != "" {
 		if !flowIDRe.MatchString(f.OnFailure) {

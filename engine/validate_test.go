@@ -81,7 +81,9 @@ func TestDecodeFlowStrict(t *testing.T) {
 	cases := []struct{ name, doc, want string }{
 		{"unknown field", `{"id":"a","name":"A","trigger":{"type":"test"},"steps":[],"colour":"red"}`, `unknown field "colour"`},
 		{"malformed", "{\"id\":\"a\",\n\"name\": }", "malformed JSON at line 2"},
-		{"wrong type", `{"id":"a","name":"A","enabled":"yes","trigger":{"type":"test"},"steps":[]}`, "expected bool"},
+		{"wrong type", `{"id":"a","name":"A","enabled":"yes","trigger":{"type":"test"},"steps":[]}`, "enabled: want true or false, got a string"},
+		{"every problem with its path", `{"id":"a","trigger":{"type":"test","when":1},"steps":[{"id":"x","type":"probe","retry":{"attempts":"3"},"colour":1},{"id":"y","type":"branch","cases":[{"when":"true","steps":[{"id":"z","type":"probe","timeout":true}]}]}]}`,
+			`steps[0].colour: unknown field "colour" (and 3 more problems)`},
 		{"trailing data", `{"id":"a","name":"A","trigger":{"type":"test"},"steps":[]} {}`, "unexpected data"},
 	}
 	for _, tc := range cases {
@@ -91,5 +93,23 @@ func TestDecodeFlowStrict(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestDecodeFlowReportsEveryShapeProblem(t *testing.T) {
+	_, err := engine.DecodeFlow([]byte(`{"id":"a","trigger":{"type":"test","when":1},"steps":[
+		{"id":"x","type":"probe","retry":{"attempts":"3"},"colour":1},
+		{"id":"y","type":"branch","cases":[{"when":"true","steps":[{"id":"z","type":"probe","timeout":true}]}]}]}`))
+	var pe *engine.ProblemsError
+	if !errors.As(err, &pe) {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range pe.Problems {
+		got = append(got, p.Path)
+	}
+	want := "steps[0].colour steps[0].retry.attempts steps[1].cases[0].steps[0].timeout trigger.when"
+	if strings.Join(got, " ") != want {
+		t.Errorf("paths = %v, want %s", got, want)
 	}
 }

@@ -48,8 +48,12 @@ type Parsed struct {
 	Files []engine.File
 	// Contents holds the uploads' bytes when asked for (keep_files).
 	Contents FileContents
-	// KeepRaw is true for text/* and XML bodies, whose raw text is kept as trigger.raw.
+	// KeepRaw is false only for multipart bodies: their raw bytes hold the
+	// uploads, which are not kept unless the flow asks (keep_files).
 	KeepRaw bool
+	// XML is an XML body parsed into a map (trigger.xml); nil when the body
+	// is not XML or does not parse.
+	XML any
 }
 
 // ParseBody parses a request body as its Content-Type header says:
@@ -59,8 +63,9 @@ type Parsed struct {
 //     a list of strings;
 //   - multipart/form-data: fields likewise, uploads as files (name, size,
 //     content type, sha256) whose bytes are not kept;
-//   - application/xml, text/xml and */*+xml: a map built from the XML
-//     (attributes as "@name", mixed text as "#text", repeated elements as lists);
+//   - application/xml, text/xml and */*+xml: the raw text (SPEC §2), and in
+//     Parsed.XML a map built from it (attributes as "@name", mixed text as
+//     "#text", repeated elements as lists) when it is well-formed;
 //   - text/*: the text as a string;
 //   - an empty body: nil; any other type: the bytes as a string.
 //
@@ -80,39 +85,34 @@ func ParseBodyKeep(contentType string, raw []byte, keepFiles bool) (Parsed, erro
 		mt = "" // unparseable Content-Type: treat the body as opaque text
 	}
 	if len(raw) == 0 {
-		return Parsed{}, nil
+		return Parsed{KeepRaw: true}, nil
 	}
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
 		if isBlank(raw) {
-			return Parsed{}, nil
+			return Parsed{KeepRaw: true}, nil
 		}
 		v, err := DecodeJSON(raw)
 		if err != nil {
 			return Parsed{}, err
 		}
-		return Parsed{Body: v}, nil
+		return Parsed{Body: v, KeepRaw: true}, nil
 	case mt == "application/x-www-form-urlencoded":
 		v, err := parseForm(raw)
 		if err != nil {
 			return Parsed{}, err
 		}
-		return Parsed{Body: v}, nil
+		return Parsed{Body: v, KeepRaw: true}, nil
 	case mt == "multipart/form-data":
 		return parseMultipart(params["boundary"], raw, keepFiles)
 	case mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml"):
-		if isBlank(raw) {
-			return Parsed{KeepRaw: true}, nil
+		p := Parsed{Body: string(raw), KeepRaw: true}
+		if !isBlank(raw) {
+			p.XML, _ = parseXML(raw) // malformed XML stays text
 		}
-		v, err := parseXML(raw)
-		if err != nil {
-			return Parsed{}, err
-		}
-		return Parsed{Body: v, KeepRaw: true}, nil
-	case strings.HasPrefix(mt, "text/"):
-		return Parsed{Body: string(raw), KeepRaw: true}, nil
+		return p, nil
 	}
-	return Parsed{Body: string(raw)}, nil
+	return Parsed{Body: string(raw), KeepRaw: true}, nil
 }
 
 func isBlank(b []byte) bool { return len(bytes.TrimSpace(b)) == 0 }

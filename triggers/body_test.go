@@ -84,15 +84,8 @@ func TestParseBody(t *testing.T) {
 			}},
 		{name: "multipart without boundary", ct: "multipart/form-data", raw: "--x\r\n", wantErr: engine.ErrBadBody, errHas: "boundary"},
 		{name: "multipart malformed", ct: "multipart/form-data; boundary=x", raw: "--x\r\nContent-Disposition: form-data; name=a\r\n\r\nunterminated", wantErr: engine.ErrBadBody},
-		{name: "xml", ct: "application/xml", raw: `<?xml version="1.0"?><order id="7" xmlns="urn:x"><item>a</item><item>b</item><note> hi </note><empty/></order>`,
-			want: map[string]any{"order": map[string]any{"@id": "7", "item": []any{"a", "b"}, "note": " hi ", "empty": ""}}},
-		{name: "xml text type and mixed text", ct: "text/xml", raw: `<a x="1">text<b>c</b></a>`,
-			want: map[string]any{"a": map[string]any{"@x": "1", "#text": "text", "b": "c"}}},
-		{name: "xml entity kept literal", ct: "application/xml", raw: `<a>&lt;&amp;</a>`, want: map[string]any{"a": "<&"}},
-		{name: "xml malformed", ct: "application/xml", raw: `<a><b></a>`, wantErr: engine.ErrBadBody, errHas: "malformed XML"},
-		{name: "xml two roots", ct: "application/xml", raw: `<a/><b/>`, wantErr: engine.ErrBadBody, errHas: "more than one root"},
-		{name: "xml undefined entity", ct: "application/xml", raw: `<!DOCTYPE a [<!ENTITY x "boom">]><a>&x;</a>`, wantErr: engine.ErrBadBody},
-		{name: "xml too deep", ct: "application/xml", raw: strings.Repeat("<a>", 300) + strings.Repeat("</a>", 300), wantErr: engine.ErrBadBody, errHas: "nested deeper"},
+		{name: "xml stays text (SPEC §2)", ct: "application/xml", raw: `<a><b>1</b></a>`, want: `<a><b>1</b></a>`},
+		{name: "malformed xml stays text", ct: "text/xml", raw: `<a><b></a>`, want: `<a><b></a>`},
 		{name: "text", ct: "text/plain; charset=utf-8", raw: "hello\n", want: "hello\n"},
 		{name: "unknown type as string", ct: "application/octet-stream", raw: "\x00\x01", want: "\x00\x01"},
 		{name: "no content type", ct: "", raw: `{"a":1}`, want: `{"a":1}`},
@@ -417,4 +410,48 @@ func FuzzInflate(f *testing.F) {
 			t.Fatalf("inflated to %d bytes, over the limit", len(out))
 		}
 	})
+}
+
+// TestParseXML: an XML body is also parsed into a map (trigger.xml).
+func TestParseXML(t *testing.T) {
+	tests := []struct {
+		name, ct, raw string
+		want          any
+		wantErr       error
+		errHas        string
+	}{
+		{name: "xml", ct: "application/xml", raw: `<?xml version="1.0"?><order id="7" xmlns="urn:x"><item>a</item><item>b</item><note> hi </note><empty/></order>`,
+			want: map[string]any{"order": map[string]any{"@id": "7", "item": []any{"a", "b"}, "note": " hi ", "empty": ""}}},
+		{name: "xml text type and mixed text", ct: "text/xml", raw: `<a x="1">text<b>c</b></a>`,
+			want: map[string]any{"a": map[string]any{"@x": "1", "#text": "text", "b": "c"}}},
+		{name: "xml entity kept literal", ct: "application/xml", raw: `<a>&lt;&amp;</a>`, want: map[string]any{"a": "<&"}},
+		{name: "xml malformed", ct: "application/xml", raw: `<a><b></a>`, wantErr: engine.ErrBadBody, errHas: "malformed XML"},
+		{name: "xml two roots", ct: "application/xml", raw: `<a/><b/>`, wantErr: engine.ErrBadBody, errHas: "more than one root"},
+		{name: "xml undefined entity", ct: "application/xml", raw: `<!DOCTYPE a [<!ENTITY x "boom">]><a>&x;</a>`, wantErr: engine.ErrBadBody},
+		{name: "xml too deep", ct: "application/xml", raw: strings.Repeat("<a>", 300) + strings.Repeat("</a>", 300), wantErr: engine.ErrBadBody, errHas: "nested deeper"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, err := parseXML([]byte(tc.raw))
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) || !strings.Contains(err.Error(), tc.errHas) {
+					t.Fatalf("err = %v, want %v containing %q", err, tc.wantErr, tc.errHas)
+				}
+				p, perr := ParseBodyKeep(tc.ct, []byte(tc.raw), false)
+				if perr != nil || p.XML != nil || p.Body != tc.raw {
+					t.Errorf("malformed XML: body %#v xml %#v err %v; want the text, no map, no error", p.Body, p.XML, perr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(v, tc.want) {
+				t.Errorf("xml = %#v\nwant  %#v", v, tc.want)
+			}
+			if p, _ := ParseBodyKeep(tc.ct, []byte(tc.raw), false); !reflect.DeepEqual(p.XML, tc.want) || p.Body != tc.raw {
+				t.Errorf("ParseBodyKeep: body %#v xml %#v", p.Body, p.XML)
+			}
+		})
+	}
 }

@@ -353,6 +353,7 @@ func (w *Webhook) Receive(in *engine.Inbound, rc *engine.ReceiveContext) (*engin
 	if parsed.KeepRaw {
 		td.Raw = string(in.Raw)
 	}
+	td.XML = parsed.XML
 	if len(parsed.Contents) > 0 {
 		td.FileData = parsed.Contents
 	}

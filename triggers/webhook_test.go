@@ -60,8 +60,8 @@ func TestReceive(t *testing.T) {
 				if td.Type != "webhook" || td.Method != "POST" || td.Path != "/signup" || !td.ReceivedAt.Equal(received) {
 					t.Errorf("trigger = %+v", td)
 				}
-				if td.Raw != "" || len(td.Files) != 0 || td.Files == nil {
-					t.Errorf("raw %q, files %#v; want none and a non-nil list", td.Raw, td.Files)
+				if td.Raw != "name=Ada&tag=x&tag=y" || len(td.Files) != 0 || td.Files == nil {
+					t.Errorf("raw %q, files %#v; want the raw body and an empty, non-nil list", td.Raw, td.Files)
 				}
 				if ev.DedupeKey != "" || ev.DedupeWindow != DefaultDedupeWindow {
 					t.Errorf("dedupe %q %s", ev.DedupeKey, ev.DedupeWindow)
@@ -101,10 +101,13 @@ func TestReceive(t *testing.T) {
 					t.Errorf("trigger.files = %#v", m["files"])
 				}
 			}},
-		{name: "xml keeps raw", with: `{}`, raw: `<note><to>Ada</to></note>`, headers: map[string]string{"content-type": "application/xml"},
+		{name: "xml is text, also parsed", with: `{}`, raw: `<note><to>Ada</to></note>`, headers: map[string]string{"content-type": "application/xml"},
 			check: func(t *testing.T, ev *engine.Event) {
-				if !reflect.DeepEqual(ev.Trigger.Body, map[string]any{"note": map[string]any{"to": "Ada"}}) {
+				if ev.Trigger.Body != `<note><to>Ada</to></note>` {
 					t.Errorf("body = %#v", ev.Trigger.Body)
+				}
+				if !reflect.DeepEqual(ev.Trigger.XML, map[string]any{"note": map[string]any{"to": "Ada"}}) {
+					t.Errorf("xml = %#v", ev.Trigger.XML)
 				}
 				if ev.Trigger.Raw != `<note><to>Ada</to></note>` {
 					t.Errorf("raw = %q", ev.Trigger.Raw)
@@ -116,10 +119,16 @@ func TestReceive(t *testing.T) {
 					t.Errorf("body %#v raw %q", ev.Trigger.Body, ev.Trigger.Raw)
 				}
 			}},
-		{name: "json omits raw", with: `{}`, raw: `{"a":1}`, headers: map[string]string{"content-type": "application/json"},
+		{name: "json keeps raw", with: `{}`, raw: `{"a":1}`, headers: map[string]string{"content-type": "application/json"},
+			check: func(t *testing.T, ev *engine.Event) {
+				if ev.Trigger.Raw != `{"a":1}` {
+					t.Errorf("raw = %q", ev.Trigger.Raw)
+				}
+			}},
+		{name: "multipart omits raw", with: `{}`, raw: string(mpRaw), headers: map[string]string{"content-type": mpCT},
 			check: func(t *testing.T, ev *engine.Event) {
 				if ev.Trigger.Raw != "" {
-					t.Errorf("raw = %q", ev.Trigger.Raw)
+					t.Errorf("raw kept for multipart (it holds the uploads): %d bytes", len(ev.Trigger.Raw))
 				}
 			}},
 		{name: "empty body", with: `{}`, raw: "", headers: map[string]string{"content-type": "application/json"},

@@ -11,26 +11,22 @@ import (
 	"github.com/hookflow/hookflow/engine"
 )
 
-// flowView is a flow as the API returns it: the document plus its webhook URL.
-type flowView struct {
-	*engine.Flow
-	WebhookURL string `json:"webhook_url,omitempty"`
-}
-
-func (s *Server) flowView(f *engine.Flow) flowView {
-	v := flowView{Flow: f}
+// flowView is a flow as the API returns it: the document plus its webhook
+// URL (a copy: the engine's flows are shared).
+func (s *Server) flowView(f *engine.Flow) *engine.Flow {
+	v := *f
 	if f.Trigger.Type == "webhook" {
 		v.WebhookURL = s.webhookURL(f.ID)
 	}
-	return v
+	return &v
 }
 
 func (s *Server) apiListFlows(c *fiber.Ctx) error {
 	flows, err := s.store.ListFlows(c.UserContext())
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
-	out := make([]flowView, 0, len(flows))
+	out := make([]*engine.Flow, 0, len(flows))
 	for _, f := range flows {
 		out = append(out, s.flowView(f))
 	}
@@ -45,14 +41,14 @@ func decodeFlowBody(c *fiber.Ctx) (*engine.Flow, error) {
 func (s *Server) apiCreateFlow(c *fiber.Ctx) error {
 	f, err := decodeFlowBody(c)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	saved, err := s.eng.CreateFlow(c.UserContext(), f)
 	if err != nil {
 		if errors.Is(err, engine.ErrExists) {
-			return jsonError(c, fmt.Errorf("flow %q already exists: %w", f.ID, err))
+			return s.jsonError(c, fmt.Errorf("flow %q already exists: %w", f.ID, err))
 		}
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.Status(fiber.StatusCreated).JSON(s.flowView(saved))
 }
@@ -60,7 +56,7 @@ func (s *Server) apiCreateFlow(c *fiber.Ctx) error {
 func (s *Server) apiGetFlow(c *fiber.Ctx) error {
 	f, err := s.store.GetFlow(c.UserContext(), c.Params("id"))
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.JSON(s.flowView(f))
 }
@@ -68,25 +64,30 @@ func (s *Server) apiGetFlow(c *fiber.Ctx) error {
 func (s *Server) apiPutFlow(c *fiber.Ctx) error {
 	f, err := decodeFlowBody(c)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	if f.ID == "" {
 		f.ID = c.Params("id")
 	}
 	if f.ID != c.Params("id") {
-		return jsonError(c, &engine.ProblemsError{Problems: engine.Problems{{Path: "id",
+		return s.jsonError(c, &engine.ProblemsError{Problems: engine.Problems{{Path: "id",
 			Message: fmt.Sprintf("the document's id %q differs from the URL's %q", f.ID, c.Params("id"))}}})
 	}
 	saved, err := s.eng.UpdateFlow(c.UserContext(), f)
+	if errors.Is(err, engine.ErrNotFound) { // PUT creates a flow that does not exist yet
+		if saved, err = s.eng.CreateFlow(c.UserContext(), f); err == nil {
+			return c.Status(fiber.StatusCreated).JSON(s.flowView(saved))
+		}
+	}
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.JSON(s.flowView(saved))
 }
 
 func (s *Server) apiDeleteFlow(c *fiber.Ctx) error {
 	if err := s.eng.DeleteFlow(c.UserContext(), c.Params("id")); err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.SendStatus(fiber.StatusNoContent)
 }
@@ -95,10 +96,10 @@ func (s *Server) apiDeleteFlow(c *fiber.Ctx) error {
 func (s *Server) apiValidateFlow(c *fiber.Ctx) error {
 	f, err := decodeFlowBody(c)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	if ps := engine.Validate(f, s.eng.Registry()); len(ps) > 0 {
-		return jsonError(c, ps.Err())
+		return s.jsonError(c, ps.Err())
 	}
 	return c.JSON(fiber.Map{"problems": []engine.Problem{}})
 }
@@ -109,12 +110,12 @@ func (s *Server) apiRunFlow(c *fiber.Ctx) error {
 	var body any
 	if raw := c.Request().Body(); len(raw) > 0 {
 		if err := json.Unmarshal(raw, &body); err != nil {
-			return jsonError(c, fmt.Errorf("body must be JSON: %v: %w", err, engine.ErrBadBody))
+			return s.jsonError(c, fmt.Errorf("body must be JSON: %v: %w", err, engine.ErrBadBody))
 		}
 	}
 	id, err := s.eng.RunManual(c.UserContext(), c.Params("id"), body)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"run_id": id})
 }
@@ -125,7 +126,7 @@ func (s *Server) apiRunFlow(c *fiber.Ctx) error {
 func (s *Server) apiListen(c *fiber.Ctx) error {
 	id := c.Params("id")
 	if _, err := s.eng.Flow(id); err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	got, stop := s.eng.Listen(id)
 	wait, _ := time.ParseDuration(c.Query("wait", "0s"))
@@ -152,7 +153,7 @@ func (s *Server) apiListen(c *fiber.Ctx) error {
 func (s *Server) apiSample(c *fiber.Ctx) error {
 	t, err := s.store.GetSample(c.UserContext(), c.Params("id"))
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.JSON(fiber.Map{"sample": t, "listening": s.eng.Listening(c.Params("id"))})
 }
@@ -160,7 +161,7 @@ func (s *Server) apiSample(c *fiber.Ctx) error {
 func (s *Server) apiFlowVersions(c *fiber.Ctx) error {
 	vs, err := s.store.ListFlowVersions(c.UserContext(), c.Params("id"))
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.JSON(fiber.Map{"versions": vs})
 }
@@ -176,11 +177,11 @@ func versionParam(c *fiber.Ctx) (int, error) {
 func (s *Server) apiFlowVersion(c *fiber.Ctx) error {
 	v, err := versionParam(c)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	f, err := s.store.GetFlowVersion(c.UserContext(), c.Params("id"), v)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.JSON(f)
 }
@@ -188,11 +189,11 @@ func (s *Server) apiFlowVersion(c *fiber.Ctx) error {
 func (s *Server) apiRestoreVersion(c *fiber.Ctx) error {
 	v, err := versionParam(c)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	f, err := s.eng.RestoreFlowVersion(c.UserContext(), c.Params("id"), v)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.JSON(s.flowView(f))
 }

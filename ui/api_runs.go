@@ -42,11 +42,11 @@ func runQuery(c *fiber.Ctx) (engine.RunQuery, error) {
 func (s *Server) apiListRuns(c *fiber.Ctx) error {
 	q, err := runQuery(c)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	runs, next, err := s.store.ListRuns(c.UserContext(), q)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	if runs == nil {
 		runs = []*engine.Run{}
@@ -61,7 +61,7 @@ func (s *Server) apiListRuns(c *fiber.Ctx) error {
 func (s *Server) apiGetRun(c *fiber.Ctx) error {
 	r, err := s.store.GetRun(c.UserContext(), c.Params("id"))
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.JSON(r)
 }
@@ -83,11 +83,11 @@ func decodeOptional(c *fiber.Ctx, v any) error {
 func (s *Server) apiReplay(c *fiber.Ctx) error {
 	var o engine.ReplayOptions
 	if err := decodeOptional(c, &o); err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	id, err := s.eng.Replay(c.UserContext(), c.Params("id"), o)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"run_id": id})
 }
@@ -95,18 +95,18 @@ func (s *Server) apiReplay(c *fiber.Ctx) error {
 func (s *Server) apiBulkReplay(c *fiber.Ctx) error {
 	var b engine.BulkReplay
 	if err := decodeOptional(c, &b); err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	ids, err := s.eng.ReplayMany(c.UserContext(), b)
 	if err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"run_ids": ids})
 }
 
 func (s *Server) apiCancel(c *fiber.Ctx) error {
 	if err := s.eng.Cancel(c.UserContext(), c.Params("id")); err != nil {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"run_id": c.Params("id"), "canceling": true})
 }

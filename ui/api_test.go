@@ -86,6 +86,12 @@ func TestAPIFlows(t *testing.T) {
 				t.Errorf("kinds: %.200s", a.raw)
 			}
 		}},
+		{name: "put creates", method: "PUT", path: "/api/v1/flows/fresh", body: strings.Replace(doc, `"pay"`, `"fresh"`, 1), code: 201},
+		{name: "minimal flow: name defaults to the id", method: "POST", path: "/api/v1/flows", body: `{"id":"tiny","trigger":{"type":"manual"},"steps":[]}`, code: 201, check: func(t *testing.T, a answer) {
+			if a.body["name"] != "tiny" {
+				t.Errorf("name = %v", a.body["name"])
+			}
+		}},
 		{name: "delete", method: "DELETE", path: "/api/v1/flows/pay", code: 204},
 		{name: "deleted", method: "GET", path: "/api/v1/flows/pay", code: 404},
 		{name: "unknown route", method: "GET", path: "/api/v1/nothing", code: 404},
@@ -132,6 +138,26 @@ func TestAPIAuth(t *testing.T) {
 			}
 		})
 	}
+	req, _ := http.NewRequest("GET", h.url+"/api/v1/flows", nil)
+	req.Header.Set("Authorization", "bearer "+viewer)
+	if a := h.do(req); a.code != 200 {
+		t.Errorf("lower-case bearer scheme: %d", a.code)
+	}
+}
+
+// TestAPIFlowRoundTrip: a flow read from the API saves back as it is.
+func TestAPIFlowRoundTrip(t *testing.T) {
+	h := newHookEnv(t)
+	if a := h.api("POST", "/api/v1/flows", h.token, `{"id":"rt","name":"RT","trigger":{"type":"webhook"},"steps":[]}`); a.code != 201 {
+		t.Fatal(a.raw)
+	}
+	got := h.api("GET", "/api/v1/flows/rt", h.token, "")
+	if !strings.Contains(got.raw, `"webhook_url"`) {
+		t.Fatalf("no webhook_url: %s", got.raw)
+	}
+	if a := h.api("PUT", "/api/v1/flows/rt", h.token, got.raw); a.code != 200 || a.body["version"] != 2.0 {
+		t.Errorf("PUT of the GET answer: %d %s", a.code, a.raw)
+	}
 }
 
 // TestAPIRunsAndSecrets: runs list and page newest first; replay works; a
@@ -153,7 +179,9 @@ func TestAPIRunsAndSecrets(t *testing.T) {
 		t.Errorf("secrets list: %s", a.raw)
 	}
 	h.flow(`{"id":"s","name":"S","trigger":{"type":"webhook"},"steps":[
-		{"id":"call","type":"http","with":{"url":"` + sink.URL + `","headers":{"authorization":"Bearer {{ secrets.API_KEY }}"}}}]}`)
+		{"id":"keep","type":"set","with":{"vars":{"tok":"{{ secrets.API_KEY }}"}}},
+		{"id":"call","type":"http","with":{"url":"` + sink.URL + `","headers":{"authorization":"Bearer {{ vars.tok }}"}}},
+		{"id":"echo","type":"log","with":{"message":"token {{ vars.tok }}"}}]}`)
 	var ids []string
 	for i := 0; i < 5; i++ {
 		a := h.post("/hooks/s", "application/json", []byte(fmt.Sprintf(`{"i":%d}`, i)), nil)

@@ -103,24 +103,25 @@ func who(c *fiber.Ctx) *principal {
 // apiAuth requires a bearer token on /api/v1. GET needs viewer; writes editor.
 func (s *Server) apiAuth(c *fiber.Ctx) error {
 	h := c.Get(fiber.HeaderAuthorization)
-	secret, ok := strings.CutPrefix(h, "Bearer ")
+	scheme, secret, ok := strings.Cut(h, " ")
+	ok = ok && strings.EqualFold(scheme, "bearer")
 	if !ok || secret == "" {
 		// A logged-in browser may use the API too (the UI's fetches), with CSRF.
 		if p := s.sessionPrincipal(c); p != nil {
 			if c.Method() != fiber.MethodGet && !s.csrfOK(c, p.Session) {
-				return jsonError(c, fiber.NewError(fiber.StatusForbidden, "missing or wrong CSRF token"))
+				return s.jsonError(c, fiber.NewError(fiber.StatusForbidden, "missing or wrong CSRF token"))
 			}
 			c.Locals("principal", p)
 			return c.Next()
 		}
-		return jsonError(c, fiber.NewError(fiber.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <token> (create one with `hookflow token create`)"))
+		return s.jsonError(c, fiber.NewError(fiber.StatusUnauthorized, "missing bearer token: send Authorization: Bearer <token> (create one with `hookflow token create`)"))
 	}
 	t, err := s.store.GetTokenByHash(c.UserContext(), TokenHash(strings.TrimSpace(secret)))
 	if err != nil {
 		if errors.Is(err, engine.ErrNotFound) {
-			return jsonError(c, fiber.NewError(fiber.StatusUnauthorized, "unknown or revoked token"))
+			return s.jsonError(c, fiber.NewError(fiber.StatusUnauthorized, "unknown or revoked token"))
 		}
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	c.Locals("principal", &principal{Token: t})
 	return c.Next()

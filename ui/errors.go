@@ -39,7 +39,8 @@ func statusOf(err error) int {
 }
 
 // jsonError answers {"error":"…"} (and "problems" for validation errors).
-func jsonError(c *fiber.Ctx, err error) error {
+func (s *Server) jsonError(c *fiber.Ctx, err error) error {
+	err = s.redacted(err)
 	code := statusOf(err)
 	body := fiber.Map{"error": errorText(err, code)}
 	var pe *engine.ProblemsError
@@ -52,7 +53,8 @@ func jsonError(c *fiber.Ctx, err error) error {
 	return c.Status(code).JSON(body)
 }
 
-// errorText hides internal details of 500s behind a stable message.
+// errorText is an error answer's message (secret values already redacted);
+// a 500 says it is an internal error.
 func errorText(err error, code int) string {
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
@@ -65,12 +67,30 @@ func errorText(err error, code int) string {
 	return strings.TrimSpace(msg)
 }
 
+// redacted hides secret values in an error's text.
+func (s *Server) redacted(err error) error {
+	msg := s.eng.Redact(err.Error())
+	if msg == err.Error() {
+		return err
+	}
+	return &redactedError{msg: msg, err: err}
+}
+
+type redactedError struct {
+	msg string
+	err error
+}
+
+func (e *redactedError) Error() string { return e.msg }
+func (e *redactedError) Unwrap() error { return e.err }
+
 // errorHandler answers errors returned by handlers and by fiber itself (413 on
 // bodies over the server's limit): JSON under /api and /hooks, a page elsewhere.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	err = s.redacted(err)
 	p := c.Path()
 	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/hooks/") || strings.HasPrefix(p, "/healthz") {
-		return jsonError(c, err)
+		return s.jsonError(c, err)
 	}
 	code := statusOf(err)
 	return s.errorPage(c, code, errorText(err, code))

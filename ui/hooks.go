@@ -27,7 +27,7 @@ func (s *Server) hook(c *fiber.Ctx) error {
 				}
 			}
 		}
-		err = jsonError(c, err)
+		err = s.jsonError(c, err)
 	}
 	if code != fiber.StatusNotFound {
 		s.Metrics.WebhookReceived(flowID, code)
@@ -65,6 +65,11 @@ func (s *Server) receive(c *fiber.Ctx, flowID string) (int, error) {
 	}
 	body, err := triggers.Inflate(c.Get(fiber.HeaderContentEncoding), raw, limit)
 	if err != nil {
+		if wh.Verify != nil && !errors.Is(err, engine.ErrTooLarge) {
+			// Verification comes before anything about the body: a body we
+			// cannot decode cannot be verified (SPEC §2: 401 whatever the body).
+			return 0, fmt.Errorf("cannot verify the signature: %v: %w", err, engine.ErrSignature)
+		}
 		return 0, err
 	}
 	in := s.inbound(c, body)
@@ -147,6 +152,7 @@ func (s *Server) respondWait(c *fiber.Ctx, flowID string, wh *triggers.Webhook, 
 			return r.Status, nil
 		}
 	case <-t.C:
+		s.eng.Unwait(runID)
 		return fiber.StatusAccepted, c.Status(fiber.StatusAccepted).JSON(fiber.Map{"run_id": runID, "status": "queued"})
 	}
 }

@@ -204,6 +204,8 @@ func TestWebhookAnswers(t *testing.T) {
 		{name: "stripe duplicate", path: "/hooks/stripe", ctype: "application/json", body: evt, headers: map[string]string{"Stripe-Signature": stripeSig("whsec_test", now, evt)}, code: 200},
 		{name: "stripe wrong secret", path: "/hooks/stripe", ctype: "application/json", body: evt, headers: map[string]string{"Stripe-Signature": stripeSig("whsec_other", now, evt)}, code: 401, errHas: "no signature matched"},
 		{name: "stripe missing header, junk body", path: "/hooks/stripe", ctype: "application/json", body: []byte(`{{{`), code: 401, errHas: "Stripe-Signature"},
+		{name: "stripe: undecodable body fails verification", path: "/hooks/stripe", ctype: "application/json", body: []byte("not gzip"), headers: map[string]string{"Content-Encoding": "gzip", "Stripe-Signature": "t=1,v1=00"}, code: 401, errHas: "cannot verify"},
+		{name: "stripe: unknown encoding fails verification", path: "/hooks/stripe", ctype: "application/json", body: evt, headers: map[string]string{"Content-Encoding": "br"}, code: 401},
 		{name: "stripe too old", path: "/hooks/stripe", ctype: "application/json", body: evt, headers: map[string]string{"Stripe-Signature": stripeSig("whsec_test", now-3600, evt)}, code: 401, errHas: "tolerance"},
 		{name: "rate limit 1", path: "/hooks/limited", code: 202},
 		{name: "rate limit 2", path: "/hooks/limited", code: 202},

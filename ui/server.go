@@ -129,7 +129,7 @@ func (s *Server) routes() {
 	api.Delete("/store/:key", need(engine.RoleEditor), s.apiDeleteKV)
 	api.Get("/kinds", s.apiKinds)
 	api.Use(func(c *fiber.Ctx) error {
-		return jsonError(c, fiber.NewError(fiber.StatusNotFound, "no such API route: "+c.Method()+" "+c.Path()))
+		return s.jsonError(c, fiber.NewError(fiber.StatusNotFound, "no such API route: "+c.Method()+" "+c.Path()))
 	})
 
 	s.pageRoutes(app)

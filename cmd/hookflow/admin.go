@@ -22,7 +22,7 @@ func cmdToken(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("token create", &s)
 	name := fs.String("name", "", "token name")
 	role := fs.String("role", "admin", "admin, editor or viewer")
-	if _, err := parse(fs, args[1:]); err != nil {
+	if _, err := s.parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if *name == "" {
@@ -52,7 +52,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	fs := newFlags("user create", &s)
 	email := fs.String("email", "", "email address")
 	role := fs.String("role", "admin", "admin, editor or viewer")
-	if _, err := parse(fs, args[1:]); err != nil {
+	if _, err := s.parse(fs, args[1:]); err != nil {
 		return err
 	}
 	if _, err := mail.ParseAddress(*email); err != nil || *email == "" {
@@ -89,7 +89,7 @@ func cmdSecrets(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	sub := args[0]
 	var s settings
 	fs := newFlags("secrets "+sub, &s)
-	pos, err := parse(fs, args[1:])
+	pos, err := s.parse(fs, args[1:])
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ import (
 func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 	var s settings
 	fs := newFlags("backup", &s)
-	pos, err := parse(fs, args)
+	pos, err := s.parse(fs, args)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func writeBackup(ctx context.Context, s *settings, w io.Writer) (int64, error) {
 func cmdCompact(ctx context.Context, args []string, stdout io.Writer) error {
 	var s settings
 	fs := newFlags("compact", &s)
-	if _, err := parse(fs, args); err != nil {
+	if _, err := s.parse(fs, args); err != nil {
 		return err
 	}
 	before, after, err := boltstore.Compact(s.dbPath(), 2*time.Second)

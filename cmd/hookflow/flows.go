@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/hookflow/hookflow/engine"
 )
@@ -19,7 +20,7 @@ func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sub := args[0]
 	var s settings
 	fs := newFlags("flows "+sub, &s)
-	pos, err := parse(fs, args[1:])
+	pos, err := s.parse(fs, args[1:])
 	if err != nil {
 		return err
 	}
@@ -41,39 +42,52 @@ func cmdFlows(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 // readFlows reads a file holding one flow document, a list of them, or
-// {"flows":[…]} (what the API's list returns).
-func readFlows(name string) ([]*engine.Flow, error) {
+// {"flows":[…]} (what the API's list returns). Every document is read; the
+// problems of each carry its index ("[2].steps[0].id") when the file holds a list.
+func readFlows(name string) ([]*engine.Flow, engine.Problems, error) {
 	data, err := os.ReadFile(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	trimmed := bytes.TrimSpace(data)
 	var docs []json.RawMessage
+	list := true
 	switch {
 	case bytes.HasPrefix(trimmed, []byte("[")):
 		if err := json.Unmarshal(trimmed, &docs); err != nil {
-			return nil, &engine.ProblemsError{Problems: engine.Problems{{Message: "malformed JSON list: " + err.Error()}}}
+			return nil, engine.Problems{{Message: "malformed JSON list: " + err.Error()}}, nil
 		}
 	case bytes.HasPrefix(trimmed, []byte(`{"flows"`)):
 		var wrap struct {
 			Flows []json.RawMessage `json:"flows"`
 		}
 		if err := json.Unmarshal(trimmed, &wrap); err != nil {
-			return nil, &engine.ProblemsError{Problems: engine.Problems{{Message: "malformed JSON: " + err.Error()}}}
+			return nil, engine.Problems{{Message: "malformed JSON: " + err.Error()}}, nil
 		}
 		docs = wrap.Flows
 	default:
-		docs = []json.RawMessage{data}
+		docs, list = []json.RawMessage{data}, false
 	}
-	out := make([]*engine.Flow, 0, len(docs))
-	for _, d := range docs {
+	var out []*engine.Flow
+	var ps engine.Problems
+	for i, d := range docs {
 		f, err := engine.DecodeFlow(d)
-		if err != nil {
-			return nil, err
+		var pe *engine.ProblemsError
+		switch {
+		case errors.As(err, &pe):
+			for _, p := range pe.Problems {
+				if list {
+					p.Path = strings.TrimSuffix(fmt.Sprintf("[%d].%s", i, p.Path), ".")
+				}
+				ps = append(ps, p)
+			}
+		case err != nil:
+			return nil, nil, err
+		default:
+			out = append(out, f)
 		}
-		out = append(out, f)
 	}
-	return out, nil
+	return out, ps, nil
 }
 
 // validateFiles prints one line per problem (`file: path: message`) and fails
@@ -92,16 +106,12 @@ func validateFiles(files []string, stdout io.Writer) error {
 		}
 	}
 	for _, file := range files {
-		flows, err := readFlows(file)
-		var pe *engine.ProblemsError
-		switch {
-		case errors.As(err, &pe):
-			report(file, pe.Problems)
-			continue
-		case err != nil:
+		flows, ps, err := readFlows(file)
+		if err != nil {
 			report(file, engine.Problems{{Message: err.Error()}})
 			continue
 		}
+		report(file, ps)
 		for _, f := range flows {
 			report(file, engine.Validate(f, reg))
 		}
@@ -112,25 +122,30 @@ func validateFiles(files []string, stdout io.Writer) error {
 	return nil
 }
 
+// importFiles stores every flow of the files, or none: all documents are
+// read and validated first, and any problem is reported before anything is saved.
 func importFiles(ctx context.Context, s *settings, files []string, stdout, stderr io.Writer) error {
+	reg := newRegistry()
 	var all []*engine.Flow
 	bad := 0
 	for _, file := range files {
-		flows, err := readFlows(file)
+		flows, ps, err := readFlows(file)
 		if err != nil {
-			var pe *engine.ProblemsError
-			if errors.As(err, &pe) {
-				for _, p := range pe.Problems {
-					fmt.Fprintf(stderr, "%s: %s\n", file, p)
-				}
-				bad++
-				continue
-			}
 			return err
 		}
+		for _, f := range flows {
+			for _, p := range engine.Validate(f, reg) {
+				ps = append(ps, engine.Problem{Path: f.ID + ": " + p.Path, Message: p.Message})
+			}
+		}
+		for _, p := range ps {
+			fmt.Fprintf(stderr, "%s: %s\n", file, p)
+		}
+		bad += len(ps)
 		all = append(all, flows...)
 	}
 	if bad > 0 {
+		fmt.Fprintf(stderr, "nothing imported: %d problems\n", bad)
 		return &validationFailed{n: bad}
 	}
 	st, err := s.openStore(nil)
@@ -138,17 +153,10 @@ func importFiles(ctx context.Context, s *settings, files []string, stdout, stder
 		return err
 	}
 	defer st.Close()
-	eng := engine.New(engine.Config{Store: st, Registry: newRegistry()})
+	eng := engine.New(engine.Config{Store: st, Registry: reg})
 	for _, f := range all {
 		saved, err := eng.PutFlow(ctx, f)
 		if err != nil {
-			var pe *engine.ProblemsError
-			if errors.As(err, &pe) {
-				for _, p := range pe.Problems {
-					fmt.Fprintf(stderr, "%s: %s\n", f.ID, p)
-				}
-				return &validationFailed{n: len(pe.Problems)}
-			}
 			return fmt.Errorf("import %s: %w", f.ID, err)
 		}
 		fmt.Fprintf(stdout, "imported %s (version %d)\n", saved.ID, saved.Version)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -64,6 +65,7 @@ Settings (flag, env, default):
 
 // run is the whole program: it parses args and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	args = commandFirst(args)
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		cmd, args = args[0], args[1:]
@@ -105,4 +107,32 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	fmt.Fprintln(stderr, "hookflow:", err)
 	return exitRuntime
+}
+
+// valueFlags are the setting flags that take a value in the next word.
+var valueFlags = map[string]bool{"addr": true, "data": true, "base-url": true, "secret-key": true,
+	"allow-nets": true, "max-body": true, "retention-max-age": true, "retention-max-runs": true, "workers": true}
+
+// commandFirst moves setting flags that come before the command word behind
+// it: `hookflow --data d token create` is `hookflow token create --data d`.
+func commandFirst(args []string) []string {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return args
+		}
+		if len(a) > 1 && a[0] == '-' {
+			name := strings.TrimLeft(a, "-")
+			if !strings.Contains(name, "=") && valueFlags[name] {
+				i++ // skip the flag's value
+			}
+			continue
+		}
+		if i == 0 {
+			return args
+		}
+		out := append([]string{}, args[i:]...) // the command and what follows it,
+		return append(out, args[:i]...)        // then the leading setting flags
+	}
+	return args
 }

@@ -184,6 +184,15 @@ func TestCLI(t *testing.T) {
 	if out, _, code := cli(t, data, "", "flows", "export"); code != 0 || !strings.Contains(out, "order-check") {
 		t.Errorf("export after compact: %d %q", code, out)
 	}
+	// Setting flags may come before the command word.
+	if out, errOut, code := cli(t, "/nonexistent", "", "--data", data, "token", "create", "--name", "early"); code != 0 || !strings.HasPrefix(out, "hf_") {
+		t.Errorf("flags before the command: %d %q %q", code, out, errOut)
+	}
+	badEnv := exec.Command(binary, "token", "create", "--name", "x")
+	badEnv.Env = append(os.Environ(), "HOOKFLOW_DATA="+data, "HOOKFLOW_WORKERS=lots")
+	if out, err := badEnv.CombinedOutput(); err == nil || badEnv.ProcessState.ExitCode() != 1 || !strings.Contains(string(out), "HOOKFLOW_WORKERS") {
+		t.Errorf("a bad environment value: %v %q", err, out)
+	}
 	if _, errOut, code := cli(t, data, "", "frobnicate"); code != 1 || !strings.Contains(errOut, "unknown command") {
 		t.Errorf("unknown command: %d %q", code, errOut)
 	}

@@ -32,8 +32,12 @@ func newRegistry() *engine.Registry {
 func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var s settings
 	fs := newFlags("serve", &s)
-	if _, err := parse(fs, args); err != nil {
+	pos, err := s.parse(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unknown command %q\n\n%s", pos[0], usage)
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
 	allow, err := netguard.ParseAllowList(s.allowNets)

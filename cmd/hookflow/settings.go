@@ -29,6 +29,7 @@ type settings struct {
 	retainAge  time.Duration
 	retainRuns int
 	workers    int
+	envErrs    []string // environment values that do not parse
 }
 
 // flags returns a FlagSet with the setting flags, defaults taken from the environment.
@@ -46,19 +47,38 @@ func newFlags(name string, s *settings) *flag.FlagSet {
 	fs.StringVar(&s.baseURL, "base-url", env("HOOKFLOW_BASE_URL", "http://localhost:8080"), "public base URL")
 	fs.StringVar(&s.secretKey, "secret-key", env("HOOKFLOW_SECRET_KEY", ""), "secret encryption key")
 	fs.StringVar(&s.allowNets, "allow-nets", env("HOOKFLOW_ALLOW_NETS", ""), "CIDRs outgoing calls may reach")
-	maxBody, _ := strconv.ParseInt(env("HOOKFLOW_MAX_BODY", "1048576"), 10, 64)
+	bad := func(k string, err error) {
+		s.envErrs = append(s.envErrs, fmt.Sprintf("%s=%q: %v", k, os.Getenv(k), err))
+	}
+	maxBody, err := strconv.ParseInt(env("HOOKFLOW_MAX_BODY", "1048576"), 10, 64)
+	if err != nil || maxBody <= 0 {
+		bad("HOOKFLOW_MAX_BODY", fmt.Errorf("want a positive number of bytes"))
+	}
 	fs.Int64Var(&s.maxBody, "max-body", maxBody, "largest webhook body in bytes, for every flow")
-	age, _ := time.ParseDuration(env("HOOKFLOW_RETENTION_MAX_AGE", "720h"))
+	age, err := time.ParseDuration(env("HOOKFLOW_RETENTION_MAX_AGE", "720h"))
+	if err != nil {
+		bad("HOOKFLOW_RETENTION_MAX_AGE", fmt.Errorf("want a duration like 720h"))
+	}
 	fs.DurationVar(&s.retainAge, "retention-max-age", age, "prune finished runs older than this (0: keep)")
-	runs, _ := strconv.Atoi(env("HOOKFLOW_RETENTION_MAX_RUNS", "0"))
+	runs, err := strconv.Atoi(env("HOOKFLOW_RETENTION_MAX_RUNS", "0"))
+	if err != nil || runs < 0 {
+		bad("HOOKFLOW_RETENTION_MAX_RUNS", fmt.Errorf("want a number, 0 for no limit"))
+	}
 	fs.IntVar(&s.retainRuns, "retention-max-runs", runs, "keep at most this many finished runs per flow (0: no limit)")
-	workers, _ := strconv.Atoi(env("HOOKFLOW_WORKERS", "64"))
+	workers, err := strconv.Atoi(env("HOOKFLOW_WORKERS", "64"))
+	if err != nil || workers < 1 {
+		bad("HOOKFLOW_WORKERS", fmt.Errorf("want a positive number"))
+	}
 	fs.IntVar(&s.workers, "workers", workers, "runs executing at once")
 	return fs
 }
 
-// parse parses args and returns the positional arguments.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+// parse parses args and returns the positional arguments; environment
+// values that did not parse are a usage error.
+func (s *settings) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	if errs := s.envErrs; len(errs) > 0 {
+		return nil, usagef("bad environment: %s", strings.Join(errs, "; "))
+	}
 	// Accept flags before and after positional arguments.
 	var pos []string
 	for {
@@ -85,7 +105,8 @@ func (s *settings) openStore(obs engine.Observer) (*boltstore.Store, error) {
 	if err := os.MkdirAll(s.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", s.data, err)
 	}
-	st, err := boltstore.Open(s.dbPath(), boltstore.Options{Timeout: 2 * time.Second, Observer: obs})
+	// SPEC §1: fail within 2 s when a server holds the database.
+	st, err := boltstore.Open(s.dbPath(), boltstore.Options{Timeout: 1500 * time.Millisecond, Observer: obs})
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
@@ -369,7 +370,10 @@ func (e *Engine) restartStarter(c *Compiled) {
 		Logf: func(format string, args ...any) {
 			e.logf("flow %s: %s", flowID, e.redact(fmt.Sprintf(format, args...)))
 		},
-		PollResult: func(kind string, err error, started int) { e.obs.PollDone(flowID, kind, err) },
+		PollResult: func(kind string, err error, started int) {
+			e.obs.PollDone(flowID, kind, err)
+			e.recordPoll(flowID, kind, err, started)
+		},
 	}
 	e.wg.Add(1)
 	go func() {
@@ -378,6 +382,39 @@ func (e *Engine) restartStarter(c *Compiled) {
 			e.logf("flow %s: trigger stopped: %s", flowID, e.redact(err.Error()))
 		}
 	}()
+}
+
+// PollStatus is the outcome of a flow's last poll or reconcile cycle.
+type PollStatus struct {
+	At      time.Time `json:"at"`
+	OK      bool      `json:"ok"`
+	Error   string    `json:"error,omitempty"`
+	Started int       `json:"started"`
+}
+
+// recordPoll keeps the last cycle's outcome for the UI (state "last_<kind>").
+func (e *Engine) recordPoll(flowID, kind string, err error, started int) {
+	ps := PollStatus{At: e.now().UTC(), OK: err == nil, Started: started}
+	if err != nil {
+		ps.Error = e.redact(err.Error())
+	}
+	b, _ := json.Marshal(ps)
+	if werr := e.store.PutState(e.ctx, flowID, "last_"+kind, b); werr != nil {
+		e.logf("flow %s: record %s result: %v", flowID, kind, werr)
+	}
+}
+
+// LastPoll returns the outcome of the flow's last "poll" or "reconcile" cycle.
+func (e *Engine) LastPoll(ctx context.Context, flowID, kind string) (*PollStatus, error) {
+	b, err := e.store.GetState(ctx, flowID, "last_"+kind)
+	if err != nil {
+		return nil, err
+	}
+	var ps PollStatus
+	if err := json.Unmarshal(b, &ps); err != nil {
+		return nil, fmt.Errorf("decode last %s of %s: %w", kind, flowID, err)
+	}
+	return &ps, nil
 }
 
 // SecretValues returns the decrypted secrets for {{ secrets.NAME }}.

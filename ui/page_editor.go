@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/triggers"
 	"github.com/hookflow/hookflow/ui/views"
 )
 
@@ -196,6 +198,7 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 			tv.WebhookURL = s.webhookURL(stored.ID)
 		}
 		tv.Problems = b.probs("trigger")
+		tv.Notes = s.triggerNotes(c.UserContext(), stored.ID, tt, doc)
 		p.Trigger = tv
 		p.Steps = b.steps(doc, "steps", "", "", 0)
 	}
@@ -435,4 +438,44 @@ func (s *Server) versionRestore(c *fiber.Ctx) error {
 		return redirectFlash(c, "/flows/"+id+"/versions/"+strconv.Itoa(n), "error", "Could not restore: "+err.Error())
 	}
 	return redirectFlash(c, "/flows/"+id, "ok", fmt.Sprintf("Restored version %d as version %d.", n, f.Version))
+}
+
+// triggerNotes says what a trigger will do or did: the next fire times of a
+// schedule, the last poll or reconcile cycle.
+func (s *Server) triggerNotes(ctx context.Context, flowID, kind string, doc map[string]any) []views.TriggerNote {
+	var notes []views.TriggerNote
+	with, _ := getAt(doc, "trigger.with")
+	wm, _ := with.(map[string]any)
+	if kind == "schedule" {
+		cron, _ := wm["cron"].(string)
+		tz, _ := wm["timezone"].(string)
+		if cron != "" {
+			fires, err := triggers.NextFires(cron, tz, time.Now(), 5)
+			if err != nil {
+				notes = append(notes, views.TriggerNote{Text: "Schedule: " + err.Error(), Bad: true})
+			} else {
+				parts := make([]string, len(fires))
+				for i, f := range fires {
+					parts[i] = f.Format("Mon 2 Jan 15:04:05 MST")
+				}
+				notes = append(notes, views.TriggerNote{Text: "Next fires: " + strings.Join(parts, " · ")})
+			}
+		}
+	}
+	for _, k := range []string{"poll", "reconcile"} {
+		if k == "reconcile" && wm["reconcile"] == nil || k == "poll" && kind != "poll" {
+			continue
+		}
+		ps, err := s.eng.LastPoll(ctx, flowID, k)
+		if err != nil {
+			continue
+		}
+		when := ps.At.Format("2006-01-02 15:04:05 UTC")
+		if ps.OK {
+			notes = append(notes, views.TriggerNote{Text: fmt.Sprintf("Last %s %s: ok, %d new runs", k, when, ps.Started)})
+		} else {
+			notes = append(notes, views.TriggerNote{Text: fmt.Sprintf("Last %s %s failed: %s", k, when, ps.Error), Bad: true})
+		}
+	}
+	return notes
 }

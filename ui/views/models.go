@@ -131,6 +131,15 @@ type TriggerView struct {
 	Fields                     []FieldView
 	Problems                   []string
 	Listen                     ListenView
+	// Notes say what the trigger did or will do: a schedule's next fire
+	// times, the last poll or reconcile cycle.
+	Notes []TriggerNote
+}
+
+// TriggerNote is one line of a trigger card's status.
+type TriggerNote struct {
+	Text string
+	Bad  bool
 }
 
 // ListenView is the "listen for a test event" panel.

@@ -29,7 +29,7 @@ type flowQueue struct {
 
 // maxQueuedInMemory is how many queued runs keep their record in memory;
 // beyond it a queued run is only its id (its record is on disk).
-const maxQueuedInMemory = 512
+const maxQueuedInMemory = 2048
 
 type item struct {
 	runID  string

@@ -8,8 +8,10 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -40,6 +42,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usagef("unknown command %q\n\n%s", pos[0], usage)
 	}
 	logger := log.New(stderr, "", log.LstdFlags)
+	tuneGC()
 	allow, err := netguard.ParseAllowList(s.allowNets)
 	if err != nil {
 		return usagef("--allow-nets: %v", err)
@@ -74,6 +77,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ctl, err := serveControl(st, filepath.Join(s.data, "hookflow.sock"), logger)
 	if err != nil {
 		logger.Printf("control socket unavailable (hot backup through the CLI will not work): %v", err)
+	}
+	if addr := os.Getenv("HOOKFLOW_PPROF"); addr != "" {
+		go servePprof(addr, logger)
 	}
 	fmt.Fprintf(stdout, "hookflow %s listening on %s — open %s (data in %s)\n", version, ln.Addr(), s.baseURL, s.data)
 	errc := make(chan error, 1)
@@ -135,5 +141,32 @@ func faultFromEnv(logger *log.Logger) func(string) {
 			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			select {} // never return: the kill is asynchronous
 		}
+	}
+}
+
+// servePprof serves Go's profiler on a separate address when HOOKFLOW_PPROF
+// names one (e.g. 127.0.0.1:6060): for finding what a server spends its time
+// on under load. Off by default; never on the public listener.
+func servePprof(addr string, logger *log.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/heap", pprof.Index)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	logger.Printf("pprof on http://%s/debug/pprof/", addr)
+	if err := srv.ListenAndServe(); err != nil {
+		logger.Printf("pprof: %v", err)
+	}
+}
+
+// tuneGC trades memory the server does not use for less GC work: the heap
+// may grow to 4× the live data (GOGC=400) while a soft limit of 192 MiB
+// keeps the total in bounds. GOGC and GOMEMLIMIT in the environment win.
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(192 << 20)
 	}
 }

@@ -462,6 +462,11 @@ func (s *Server) triggerNotes(ctx context.Context, flowID, kind string, doc map[
 			}
 		}
 	}
+	if kind == "webhook" {
+		if n, ok := waitWarning(wm); ok {
+			notes = append(notes, n)
+		}
+	}
 	for _, k := range []string{"poll", "reconcile"} {
 		if k == "reconcile" && wm["reconcile"] == nil || k == "poll" && kind != "poll" {
 			continue
@@ -478,4 +483,40 @@ func (s *Server) triggerNotes(ctx context.Context, flowID, kind string, doc map[
 		}
 	}
 	return notes
+}
+
+// providerTimeouts is how long each verified provider waits for an answer
+// before it gives up and retries (REFERENCE.md §2).
+var providerTimeouts = map[string]struct {
+	name string
+	d    time.Duration
+}{
+	"slack":    {"Slack", 3 * time.Second},
+	"shopify":  {"Shopify", 5 * time.Second},
+	"github":   {"GitHub", 10 * time.Second},
+	"standard": {"Standard Webhooks senders", 15 * time.Second},
+	"stripe":   {"Stripe", 30 * time.Second},
+}
+
+// waitWarning warns when respond mode wait may hold a provider's request
+// longer than the provider waits.
+func waitWarning(with map[string]any) (views.TriggerNote, bool) {
+	respond, _ := with["respond"].(map[string]any)
+	verify, _ := with["verify"].(map[string]any)
+	if respond["mode"] != "wait" || verify == nil {
+		return views.TriggerNote{}, false
+	}
+	p, ok := providerTimeouts[fmt.Sprint(verify["scheme"])]
+	if !ok {
+		return views.TriggerNote{}, false
+	}
+	timeout := 10 * time.Second
+	if t, err := time.ParseDuration(fmt.Sprint(respond["timeout"])); err == nil && t > 0 {
+		timeout = t
+	}
+	if timeout < p.d {
+		return views.TriggerNote{}, false
+	}
+	return views.TriggerNote{Bad: true, Text: fmt.Sprintf("%s waits at most %s for an answer: with respond mode wait and a %s timeout it may give up and send the event again (the duplicate is caught by dedupe). Use immediate, or a timeout under %s.",
+		p.name, p.d, timeout, p.d)}, true
 }

@@ -17,6 +17,11 @@ func TestTriggerNotes(t *testing.T) {
 	if !strings.Contains(notes, "Next fires:") || strings.Count(notes, "·") != 4 || !strings.Contains(notes, "09:00:00") {
 		t.Errorf("schedule notes = %q", notes)
 	}
+	e.flow(`{"id":"gh","name":"GH","trigger":{"type":"webhook","with":{"verify":{"scheme":"github","secret":"x"},"respond":{"mode":"wait"}}},"steps":[]}`)
+	notes = text(mustTestID(t, e.get("/flows/gh"), "trigger-notes"))
+	if !strings.Contains(notes, "GitHub waits at most 10s") {
+		t.Errorf("wait-mode warning = %q", notes)
+	}
 	e.flow(`{"id":"orders","name":"Orders","trigger":{"type":"poll","with":{"every":"1h","request":{"url":"https://api.example.com/orders"},"items":"response.body","key":"item.id"}},"steps":[]}`)
 	if err := e.store.PutState(context.Background(), "orders", "last_poll",
 		[]byte(`{"at":"2026-11-24T10:00:00Z","ok":false,"error":"HTTP 500 Internal Server Error: boom","started":0}`)); err != nil {

@@ -89,7 +89,7 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 		if err := tx.Bucket(bRunTriggers).Put(id, trig); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bRunsByFlow).Put(fkey, nil); err != nil {
+		if err := tx.Bucket(bRunsByFlow).Put(fkey, status); err != nil {
 			return err
 		}
 		if isPending {
@@ -114,6 +114,7 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 		return fmt.Errorf("save run %q: %w", r.ID, err)
 	}
 	id := []byte(r.ID)
+	fkey := join(r.FlowID, r.ID)
 	isPending := pending(r.Status)
 	status := []byte(r.Status)
 	err = s.update(ctx, func(tx *bolt.Tx) error {
@@ -123,6 +124,11 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 		}
 		if err := runs.Put(id, data); err != nil {
 			return err
+		}
+		if r.FlowID != "" {
+			if err := tx.Bucket(bRunsByFlow).Put(fkey, status); err != nil {
+				return err
+			}
 		}
 		if isPending {
 			return tx.Bucket(bRunsPending).Put(id, status)
@@ -203,8 +209,8 @@ func (s *Store) ListRuns(ctx context.Context, q engine.RunQuery) ([]*engine.Run,
 				return err
 			}
 			id := k[len(p):]
-			if usePending && string(v) != string(q.Status) {
-				continue
+			if (usePending || q.FlowID != "") && len(v) > 0 && q.Status != "" && string(v) != string(q.Status) {
+				continue // the index holds the status: no need to read the run
 			}
 			data := v
 			if !fromRuns {
@@ -212,6 +218,15 @@ func (s *Store) ListRuns(ctx context.Context, q engine.RunQuery) ([]*engine.Run,
 			}
 			if data == nil {
 				continue
+			}
+			if q.Status != "" || !q.Since.IsZero() || !q.Until.IsZero() {
+				var h runHead // cheap: no maps, no steps
+				if err := json.Unmarshal(data, &h); err == nil &&
+					((q.Status != "" && h.Status != q.Status) ||
+						(!q.Since.IsZero() && h.CreatedAt.Before(q.Since)) ||
+						(!q.Until.IsZero() && h.CreatedAt.After(q.Until))) {
+					continue
+				}
 			}
 			r, err := decodeRun(tx, id, data)
 			if err != nil {
@@ -559,4 +574,10 @@ func decodeRun(tx *bolt.Tx, id, data []byte) (*engine.Run, error) {
 		}
 	}
 	return r, nil
+}
+
+// runHead is the part of a run record that filters look at.
+type runHead struct {
+	Status    engine.RunStatus `json:"status"`
+	CreatedAt time.Time        `json:"created_at"`
 }

@@ -100,6 +100,7 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 	if err != nil {
 		return "", false, fmt.Errorf("create run %q: %w", r.ID, err)
 	}
+	s.lastOK.Store(time.Now().UnixNano())
 	return gotID, dup, nil
 }
 

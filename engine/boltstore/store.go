@@ -138,7 +138,8 @@ type Store struct {
 	ops    chan *op
 	done   chan struct{} // closed when the writer has exited
 
-	// lastOK and lastFail (unix ns) and lastFailErr track writes for Ping.
+	// lastOK (the last stored new run), lastFail (the last refused write,
+	// unix ns) and lastFailErr tell Ping whether webhooks can be stored.
 	lastOK      atomic.Int64
 	lastFail    atomic.Int64
 	lastFailErr atomic.Value
@@ -244,7 +245,6 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	err := s.submit(ctx, fn)
 	switch {
 	case err == nil:
-		s.lastOK.Store(time.Now().UnixNano())
 	case errors.Is(err, engine.ErrUnavailable):
 		s.lastFail.Store(time.Now().UnixNano())
 		s.lastFailErr.Store(err.Error())
@@ -396,8 +396,9 @@ func (s *Store) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping store: %w", err)
 	}
 	// A tiny write may fit where real ones do not (a full disk, MaxSize):
-	// a write refused in the last half minute with none succeeding since
-	// means the store is not taking writes.
+	// a write refused in the last half minute with no new run stored since
+	// means the store is not taking webhooks. (Small checkpoints may still
+	// fit; they do not make the store healthy.)
 	if fail := s.lastFail.Load(); fail > s.lastOK.Load() && time.Since(time.Unix(0, fail)) < 30*time.Second {
 		msg, _ := s.lastFailErr.Load().(string)
 		return fmt.Errorf("ping store: the last write failed: %s: %w", msg, engine.ErrUnavailable)

@@ -94,11 +94,72 @@ func (r *Redactor) String(s string) string {
 // (map keys included). v is JSON-like data: maps, slices, strings, numbers,
 // booleans and nil; other values (structs, typed maps) are converted through
 // JSON first. v itself is never modified.
+//
+// When nothing in v needs redacting, v itself is returned (no copy): the
+// common case costs one read-only walk and no allocation.
 func (r *Redactor) Value(v any) any {
-	if r == nil {
+	if r == nil || len(r.values) == 0 || !r.touches(v, 0) {
 		return v
 	}
 	return r.value(v, 0)
+}
+
+// touches reports whether redaction could change v (true for types it does
+// not walk, so that those take the careful path).
+func (r *Redactor) touches(v any, depth int) bool {
+	if depth > maxDepth {
+		return true
+	}
+	switch x := v.(type) {
+	case nil, bool, float64, float32, int, int64, int32, uint, uint64, uint32:
+		return false
+	case string:
+		return r.hit(x)
+	case json.Number:
+		return r.hit(string(x))
+	case map[string]any:
+		for k, e := range x {
+			if r.hit(k) || r.touches(e, depth+1) {
+				return true
+			}
+		}
+		return false
+	case []any:
+		for _, e := range x {
+			if r.touches(e, depth+1) {
+				return true
+			}
+		}
+		return false
+	case map[string]string:
+		for k, e := range x {
+			if r.hit(k) || r.hit(e) {
+				return true
+			}
+		}
+		return false
+	case []string:
+		for _, e := range x {
+			if r.hit(e) {
+				return true
+			}
+		}
+		return false
+	}
+	return true
+}
+
+// hit reports whether s contains a secret value.
+func (r *Redactor) hit(s string) bool {
+	if len(s) < MinRedactLen {
+		return false
+	}
+	for _, v := range r.values {
+		if strings.Contains(s, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // maxDepth stops runaway recursion on pathological data.

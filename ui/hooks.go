@@ -130,8 +130,14 @@ func (s *Server) respondWait(c *fiber.Ctx, flowID string, wh *triggers.Webhook, 
 			return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"run_id": runID, "status": r.Run.Status, "output": r.Body})
 		}
 		for k, v := range r.Headers {
+			if !respondHeaderAllowed(k) {
+				continue
+			}
 			c.Set(k, v)
 		}
+		// A flow's answer is served from the UI's origin: whatever it holds,
+		// it runs in a sandbox without that origin (no cookies, no API).
+		c.Set("Content-Security-Policy", "sandbox")
 		c.Status(r.Status)
 		switch b := r.Body.(type) {
 		case nil:
@@ -191,4 +197,15 @@ func allowedMethods(wh *triggers.Webhook) []string {
 		return []string{fiber.MethodPost}
 	}
 	return wh.Methods
+}
+
+// respondHeaderAllowed keeps a respond step from setting headers that act on
+// the UI's origin (cookies, security policy).
+func respondHeaderAllowed(name string) bool {
+	switch strings.ToLower(name) {
+	case "set-cookie", "content-security-policy", "content-security-policy-report-only",
+		"strict-transport-security", "access-control-allow-origin", "access-control-allow-credentials":
+		return false
+	}
+	return true
 }

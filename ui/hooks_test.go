@@ -314,6 +314,12 @@ func TestRespondModes(t *testing.T) {
 	h.flow(`{"id":"slow","name":"Slow","trigger":{"type":"webhook","with":{"respond":{"mode":"wait","timeout":"200ms"}}},"steps":[{"id":"w","type":"delay","with":{"for":"1h"}}]}`)
 	h.flow(`{"id":"form","name":"Form","trigger":{"type":"webhook","with":{"respond":{"mode":"redirect","url":"https://example.com/thanks?name={{ trigger.body.name }}"}}},"steps":[]}`)
 
+	h.flow(`{"id":"page","name":"Page","trigger":{"type":"webhook","with":{"methods":["GET"],"respond":{"mode":"wait"}}},"steps":[
+		{"id":"r","type":"respond","with":{"headers":{"content-type":"text/html","set-cookie":"hookflow_session=x"},"body":"<h1>Thanks {{ trigger.query.name }}</h1>"}}]}`)
+	req, _ := http.NewRequest(http.MethodGet, h.url+"/hooks/page?name=%3Cscript%3Ealert(1)%3C/script%3E", nil)
+	if a := h.do(req); a.header.Get("Set-Cookie") != "" || a.header.Get("Content-Security-Policy") != "sandbox" {
+		t.Errorf("a flow's HTML answer must run sandboxed and set no cookie: %v", a.header)
+	}
 	a := h.post("/hooks/ask", "application/json", []byte(`{"id":"o-9"}`), nil)
 	if a.code != 201 || a.header.Get("X-Order") != "o-9" || a.body["id"] != "o-9" {
 		t.Errorf("respond step answer: %d %v %s", a.code, a.header, a.raw)

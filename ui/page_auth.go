@@ -81,6 +81,11 @@ func (s *Server) loginPost(c *fiber.Ctx) error {
 	if err != nil && !errors.Is(err, engine.ErrNotFound) {
 		return err
 	}
+	if u == nil {
+		// Spend the same time as a wrong password, so that answers do not
+		// tell which emails have accounts.
+		CheckPassword(timingHash, c.FormValue("password"))
+	}
 	if u == nil || !CheckPassword(u.PasswordHash, c.FormValue("password")) {
 		return s.render(c, fiber.StatusUnauthorized, views.Auth(views.AuthPage{Title: "Sign in", Email: email, Next: next,
 			Error: "Wrong email or password."}))
@@ -125,3 +130,6 @@ func userError(err error) string {
 	msg := err.Error()
 	return strings.ToUpper(msg[:1]) + msg[1:] + "."
 }
+
+// timingHash is a bcrypt hash checked for unknown emails (its password is random).
+var timingHash, _ = HashPassword(randomString(16))

@@ -81,9 +81,19 @@ func TestSetupLoginLogout(t *testing.T) {
 		t.Errorf("login kept the old CSRF token")
 	}
 	// An off-site next is ignored.
-	e.post("/logout", url.Values{"_csrf": {e.csrf()}})
-	if p := e.post("/login", url.Values{"email": {"admin@example.com"}, "password": {"correct horse"}, "next": {"//evil.example"}}); p.location != "/flows" {
-		t.Errorf("off-site next: %q", p.location)
+	for _, next := range []string{"//evil.example", "/\t/evil.example", "/\r\nX-Inj: 1", "/\\evil.example", "https://evil.example/"} {
+		e.post("/logout", url.Values{"_csrf": {e.csrf()}})
+		if p := e.post("/login", url.Values{"email": {"admin@example.com"}, "password": {"correct horse"}, "next": {next}}); p.location != "/flows" {
+			t.Errorf("next %q: redirected to %q", next, p.location)
+		}
+	}
+	// Compressed form bodies are refused before any form parsing (a gzip
+	// bomb must not reach fasthttp's unbounded multipart inflation).
+	req, _ := http.NewRequest(http.MethodPost, e.base+"/login", strings.NewReader("x"))
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=XX")
+	req.Header.Set("Content-Encoding", "gzip")
+	if p := e.do(req); p.code != http.StatusUnsupportedMediaType {
+		t.Errorf("gzip form body: %d", p.code)
 	}
 }
 

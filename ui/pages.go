@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/a-h/templ"
 	"github.com/gofiber/fiber/v2"
@@ -216,7 +217,15 @@ func took(d time.Duration) string {
 
 // localPath keeps a "next" target on this site.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	// Only a plain path on this site: no scheme or host, no control
+	// characters (header injection; browsers drop tabs, turning "/\t/x" into
+	// "//x"), no backslashes.
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") ||
+		strings.ContainsAny(next, "\\\x00\r\n\t") || strings.IndexFunc(next, unicode.IsControl) >= 0 {
+		return "/flows"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/flows"
 	}
 	return next

@@ -94,6 +94,7 @@ func (s *Server) routes() {
 	app := s.app
 	app.Use(recover.New())
 	app.Use(securityHeaders)
+	app.Use(identityEncodingOnly)
 
 	// Webhooks: outside sessions and CSRF; every method reaches the handler,
 	// which answers 405 for methods the flow does not take.
@@ -142,6 +143,20 @@ func securityHeaders(c *fiber.Ctx) error {
 		c.Set("X-Frame-Options", "DENY")
 	}
 	return c.Next()
+}
+
+// identityEncodingOnly refuses compressed request bodies everywhere but
+// /hooks/* (which inflates them within the flow's limit): fasthttp's form
+// parsing would inflate them without a limit.
+func identityEncodingOnly(c *fiber.Ctx) error {
+	if strings.HasPrefix(c.Path(), "/hooks/") {
+		return c.Next()
+	}
+	switch strings.ToLower(strings.TrimSpace(c.Get(fiber.HeaderContentEncoding))) {
+	case "", "identity":
+		return c.Next()
+	}
+	return fiber.NewError(fiber.StatusUnsupportedMediaType, "compressed request bodies are accepted only by webhooks")
 }
 
 // healthz answers 200 when the store takes a durable write, else 503.

@@ -582,7 +582,7 @@ func (e *Engine) Replay(ctx context.Context, runID string, o ReplayOptions) (str
 	case "original":
 		c, err = e.flowVersion(ctx, old.FlowID, old.FlowVersion)
 	default:
-		return "", fmt.Errorf("replay: version must be \"current\" or \"original\": %w", ErrInvalid)
+		return "", &ProblemsError{Problems: Problems{{Path: "version", Message: `must be "current" or "original"`}}}
 	}
 	if err != nil {
 		return "", err
@@ -600,7 +600,7 @@ func (e *Engine) Replay(ctx context.Context, runID string, o ReplayOptions) (str
 		}
 		r.Vars = old.Vars
 	default:
-		return "", fmt.Errorf("replay: from must be \"start\" or \"failed_step\": %w", ErrInvalid)
+		return "", &ProblemsError{Problems: Problems{{Path: "from", Message: `must be "start" or "failed_step"`}}}
 	}
 	if _, _, err := e.store.CreateRun(ctx, r, "", 0); err != nil {
 		return "", err

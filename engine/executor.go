@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"time"
 )
@@ -607,7 +608,7 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 	cfg, err := DecodeWith(cs.spec, v, cs.action.New())
 	if err != nil {
 		rec.Attempts = attempt
-		return st.fail(cs, rec, nil, "with"+fieldSuffix(err)+": "+st.e.redact(decodeMessage(err)))
+		return st.fail(cs, rec, nil, "with"+fieldSuffix(err)+": "+st.e.redact(decodeMessage(err))+st.missingSecrets(cs))
 	}
 	rec.Status = StepRunning
 	rec.Attempts = attempt
@@ -648,7 +649,7 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		}
 		return goOn
 	}
-	msg := st.e.redact(err.Error())
+	msg := st.e.redact(err.Error()) + st.missingSecrets(cs)
 	if errors.Is(err, context.DeadlineExceeded) && actx.Err() != nil {
 		msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
 	}
@@ -662,6 +663,25 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		return suspended
 	}
 	return st.fail(cs, rec, out, msg)
+}
+
+// missingSecrets names the secrets the step reads that are not set, as a
+// hint appended to its error ("" when all are set).
+func (st *runState) missingSecrets(cs *CStep) string {
+	if len(cs.secrets) == 0 {
+		return ""
+	}
+	have, _ := st.env["secrets"].(map[string]any)
+	var missing []string
+	for _, name := range cs.secrets {
+		if _, ok := have[name]; !ok && !slices.Contains(missing, name) {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return ""
+	}
+	return " (secret " + strings.Join(missing, ", ") + " is not set: add it on the Secrets page or with `hookflow secrets set`)"
 }
 
 // runAction calls the action and turns a panic into a step error.
@@ -698,6 +718,20 @@ func backoff(r *Retry, attempt int, after time.Duration) time.Duration {
 func (e *Engine) finish(ctx context.Context, st *runState, status RunStatus, msg string) {
 	r := st.run
 	now := e.now().UTC()
+	if status == RunCanceled {
+		// Steps the cancel interrupted say so instead of waiting forever.
+		for _, s := range r.Steps {
+			if s.Status == StepWaiting || s.Status == StepRunning {
+				s.NextAt = nil
+				s.FinishedAt = &now
+				if s.Error != "" {
+					s.Status, s.Error = StepFailed, "canceled after: "+s.Error
+				} else {
+					s.Status, s.Error = StepSkipped, "canceled"
+				}
+			}
+		}
+	}
 	r.Status = status
 	r.Error = e.redact(msg)
 	r.NextAt = nil

@@ -279,6 +279,14 @@ func TestControlSteps(t *testing.T) {
 					t.Errorf("error = %q", e)
 				}
 			}},
+		{name: "a failing step names the secret it reads that is not set", body: `{}`,
+			steps:  `[{"id":"p","type":"probe","with":{"fail":1,"mode":"permanent","out":"{{ secrets.API_TOKEN }}"}}]`,
+			status: engine.RunFailed,
+			check: func(t *testing.T, r *engine.Run) {
+				if e := r.Step("p").Error; !strings.Contains(e, "secret API_TOKEN is not set") {
+					t.Errorf("error = %q", e)
+				}
+			}},
 		{name: "delay", body: `{}`,
 			steps:  `[{"id":"w","type":"delay","with":{"for":"20ms"}},{"id":"p","type":"probe"}]`,
 			status: engine.RunSucceeded, steps_: map[string]engine.StepStatus{"w": "succeeded", "p": "succeeded"}},
@@ -440,8 +448,8 @@ func TestCancelWaitingRun(t *testing.T) {
 	if err := h.eng.Cancel(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	if r := h.wait(id); r.Status != engine.RunCanceled || r.Step("p") != nil {
-		t.Errorf("status %s, p=%v", r.Status, r.Step("p"))
+	if r := h.wait(id); r.Status != engine.RunCanceled || r.Step("p") != nil || r.Step("w").Status != engine.StepSkipped {
+		t.Errorf("status %s, p=%v, w=%+v", r.Status, r.Step("p"), r.Step("w"))
 	}
 	if err := h.eng.Cancel(context.Background(), id); !errors.Is(err, engine.ErrConflict) {
 		t.Errorf("second cancel: %v, want ErrConflict", err)

@@ -369,6 +369,111 @@ func abbreviate(s string, n int) string {
 	return s[:n] + "…"
 }
 
+// ExprAt is an expression inside a template with its path ("headers.authorization").
+type ExprAt struct {
+	Path string
+	Expr *Expr
+}
+
+// Exprs lists the expressions inside the template with their paths, in key order.
+func (t *Template) Exprs() []ExprAt {
+	var out []ExprAt
+	t.exprs("", &out)
+	return out
+}
+
+func (t *Template) exprs(path string, out *[]ExprAt) {
+	switch t.kind {
+	case tplString, tplWhole:
+		for _, p := range t.parts {
+			if p.expr != nil {
+				*out = append(*out, ExprAt{Path: path, Expr: p.expr})
+			}
+		}
+	case tplObject:
+		for _, k := range t.keys {
+			t.fields[k].exprs(joinPath(path, k), out)
+		}
+	case tplArray:
+		for i, it := range t.items {
+			it.exprs(fmt.Sprintf("%s[%d]", path, i), out)
+		}
+	}
+}
+
+// knownFields are the fields of the scope objects whose shape is fixed.
+var knownFields = map[string]map[string]bool{
+	"trigger": {"type": true, "method": true, "path": true, "headers": true, "query": true, "body": true,
+		"files": true, "raw": true, "received_at": true, "reconciled": true, "xml": true, "file_data": true},
+	"run":  {"id": true, "attempt": true},
+	"flow": {"id": true, "name": true, "version": true},
+}
+
+// stepFields are what steps.<id> holds.
+var stepFields = map[string]bool{"output": true, "status": true, "error": true, "attempts": true}
+
+// Refs checks the names an expression reaches through the fixed scope
+// objects — trigger.<field>, run.<field>, flow.<field>, steps.<id>.<field>
+// (stepIDs: every step id of the flow) — so that a typo such as
+// trigger.bdy is a problem at save, not a run that quietly sees nil. It
+// returns the secret names the expression reads (secrets.NAME).
+func (e *Expr) Refs(stepIDs map[string]bool) (secrets []string, err error) {
+	tree, perr := parser.Parse(e.src)
+	if perr != nil {
+		return nil, nil
+	}
+	root := tree.Node
+	ast.Walk(&root, visitFunc(func(n *ast.Node) {
+		m, ok := (*n).(*ast.MemberNode)
+		if !ok || err != nil {
+			return
+		}
+		prop, ok := m.Property.(*ast.StringNode)
+		if !ok {
+			return
+		}
+		base := m.Node
+		if c, ok := base.(*ast.ChainNode); ok {
+			base = c.Node
+		}
+		switch b := base.(type) {
+		case *ast.IdentifierNode:
+			switch b.Value {
+			case "secrets":
+				secrets = append(secrets, prop.Value)
+			case "steps":
+				if stepIDs != nil && !stepIDs[prop.Value] {
+					err = fmt.Errorf("no step %q in this flow (steps.%s)", prop.Value, prop.Value)
+				}
+			default:
+				if fields, ok := knownFields[b.Value]; ok && !fields[prop.Value] {
+					err = fmt.Errorf("%s has no field %q (it has %s)", b.Value, prop.Value, strings.Join(sortedKeys(fields), ", "))
+				}
+			}
+		case *ast.MemberNode: // steps.<id>.<field>
+			inner := b.Node
+			if c, ok := inner.(*ast.ChainNode); ok {
+				inner = c.Node
+			}
+			if id, ok := inner.(*ast.IdentifierNode); ok && id.Value == "steps" {
+				if _, isStr := b.Property.(*ast.StringNode); isStr && !stepFields[prop.Value] {
+					err = fmt.Errorf("steps.<id> has no field %q (it has output, status, error, attempts)", prop.Value)
+				}
+			}
+		}
+	}))
+	return secrets, err
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // HasExpr reports whether the template evaluates anything (is not a plain literal).
 func (t *Template) HasExpr() bool {
 	switch t.kind {

@@ -272,6 +272,9 @@ func jsonProblem(data []byte, err error) error {
 		return &ProblemsError{Problems: Problems{{Path: "", Message: strings.TrimPrefix(err.Error(), "json: ")}}}
 	case err == io.EOF:
 		return &ProblemsError{Problems: Problems{{Path: "", Message: "empty document"}}}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		line, col := lineCol(data, int64(len(data)))
+		return &ProblemsError{Problems: Problems{{Path: "", Message: fmt.Sprintf("malformed JSON: the document ends early at line %d, column %d (offset %d)", line, col, len(data))}}}
 	}
 	return &ProblemsError{Problems: Problems{{Path: "", Message: err.Error()}}}
 }

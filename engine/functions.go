@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -59,6 +60,9 @@ var functions = []expr.Option{
 			return nil, fmt.Errorf("base64_decode: %w", err)
 		}
 		return string(b), nil
+	}, new(func(any) string)),
+	expr.Function("urlquery", func(p ...any) (any, error) {
+		return url.QueryEscape(Stringify(p[0])), nil
 	}, new(func(any) string)),
 	expr.Function("uuid", func(...any) (any, error) { return newUUID(), nil }, new(func() string)),
 }

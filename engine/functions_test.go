@@ -88,3 +88,8 @@ func Example_template() {
 	// float64 12.5
 	// string We received 12.5 USD.
 }
+
+func Example_urlquery() {
+	fmt.Println(eval(`"https://example.com/thanks?email=" + urlquery(trigger.body.email + " & co")`))
+	// Output: https://example.com/thanks?email=Ann%40Example.com+%26+co
+}

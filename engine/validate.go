@@ -31,6 +31,9 @@ type CStep struct {
 	body   []*CStep
 	action *ActionKind
 	spec   *Spec
+	// secrets are the secret names the step's expressions read, to say
+	// which is missing when the step fails.
+	secrets []string
 }
 
 type cCase struct {
@@ -77,6 +80,11 @@ func Compile(f *Flow, reg *Registry) (*Compiled, Problems) {
 	c.Trigger = compileTrigger(&f.Trigger, reg, &ps)
 	seen := map[string]string{}
 	c.Steps = compileSteps(f.Steps, "steps", reg, seen, &ps)
+	ids := make(map[string]bool, len(seen))
+	for id := range seen {
+		ids[id] = true
+	}
+	checkRefs(c.Steps, "steps", ids, &ps)
 	if len(ps) > 0 {
 		return nil, ps
 	}
@@ -522,4 +530,37 @@ func joinDot(a, b string) string {
 		return a + b
 	}
 	return a + "." + b
+}
+
+// checkRefs reports expressions that reach a field the scope objects do not
+// have (trigger.bdy) or a step the flow does not have (steps.nope), and
+// records the secrets each step reads.
+func checkRefs(steps []*CStep, path string, ids map[string]bool, ps *Problems) {
+	for i, cs := range steps {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		check := func(e *Expr, at string) {
+			if e == nil {
+				return
+			}
+			secrets, err := e.Refs(ids)
+			if err != nil {
+				ps.Add(at, "%s in `%s`", err.Error(), e.Source())
+			}
+			cs.secrets = append(cs.secrets, secrets...)
+		}
+		check(cs.cond, p+".if")
+		check(cs.when, p+".when")
+		check(cs.items, p+".items")
+		for j, c := range cs.cases {
+			check(c.when, fmt.Sprintf("%s.cases[%d].when", p, j))
+			checkRefs(c.steps, fmt.Sprintf("%s.cases[%d].steps", p, j), ids, ps)
+		}
+		checkRefs(cs.def, p+".default", ids, ps)
+		checkRefs(cs.body, p+".steps", ids, ps)
+		if cs.with != nil {
+			for _, x := range cs.with.Exprs() {
+				check(x.Expr, joinDot(p+".with", x.Path))
+			}
+		}
+	}
 }

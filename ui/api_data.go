@@ -32,7 +32,7 @@ func (s *Server) apiListSecrets(c *fiber.Ctx) error {
 func (s *Server) apiPutSecret(c *fiber.Ctx) error {
 	name := c.Params("name")
 	if !SecretNameRe.MatchString(name) {
-		return s.jsonError(c, fmt.Errorf("secret names are letters, digits and underscores, starting with a letter: %w", engine.ErrInvalid))
+		return s.jsonError(c, fmt.Errorf("secret names are letters, digits and underscores, not starting with a digit: %w", engine.ErrInvalid))
 	}
 	var body struct {
 		Value *string `json:"value"`

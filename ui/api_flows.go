@@ -125,8 +125,12 @@ func (s *Server) apiRunFlow(c *fiber.Ctx) error {
 // or the wait ends (202 {"listening":true}).
 func (s *Server) apiListen(c *fiber.Ctx) error {
 	id := c.Params("id")
-	if _, err := s.eng.Flow(id); err != nil {
+	cf, err := s.eng.Flow(id)
+	if err != nil {
 		return s.jsonError(c, err)
+	}
+	if !cf.Flow.Enabled || cf.Flow.Trigger.Type != "webhook" {
+		return s.jsonError(c, fmt.Errorf("flow %q cannot capture a test event: it must be enabled and have a webhook trigger: %w", id, engine.ErrConflict))
 	}
 	got, stop := s.eng.Listen(id)
 	wait, _ := time.ParseDuration(c.Query("wait", "0s"))

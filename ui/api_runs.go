@@ -17,7 +17,7 @@ func runQuery(c *fiber.Ctx) (engine.RunQuery, error) {
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 500 {
-			return q, fmt.Errorf("limit must be a number from 1 to 500: %w", engine.ErrInvalid)
+			return q, paramProblem("limit", "must be a number from 1 to 500")
 		}
 		q.Limit = n
 	}
@@ -25,7 +25,7 @@ func runQuery(c *fiber.Ctx) (engine.RunQuery, error) {
 		if v := c.Query(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)
 			if err != nil {
-				return q, fmt.Errorf("%s must be an RFC 3339 time: %w", name, engine.ErrInvalid)
+				return q, paramProblem(name, "must be an RFC 3339 time")
 			}
 			*dst = t
 		}
@@ -34,7 +34,7 @@ func runQuery(c *fiber.Ctx) (engine.RunQuery, error) {
 	case "", engine.RunQueued, engine.RunRunning, engine.RunWaiting, engine.RunSucceeded,
 		engine.RunFiltered, engine.RunFailed, engine.RunCanceled:
 	default:
-		return q, fmt.Errorf("unknown status %q: %w", q.Status, engine.ErrInvalid)
+		return q, paramProblem("status", fmt.Sprintf("unknown status %q (queued, running, waiting, succeeded, filtered, failed, canceled)", q.Status))
 	}
 	return q, nil
 }
@@ -109,4 +109,10 @@ func (s *Server) apiCancel(c *fiber.Ctx) error {
 		return s.jsonError(c, err)
 	}
 	return c.Status(fiber.StatusAccepted).JSON(fiber.Map{"run_id": c.Params("id"), "canceling": true})
+}
+
+// paramProblem is a 422 for a query parameter or body field, in the
+// {"error","problems"} shape.
+func paramProblem(path, msg string) error {
+	return &engine.ProblemsError{Problems: engine.Problems{{Path: path, Message: msg}}}
 }

@@ -120,7 +120,7 @@ func TestFlowsImport(t *testing.T) {
 			code: http.StatusSeeOther, location: "/flows"},
 		{name: "problems are listed with paths", json: `{"id":"bad","name":"Bad","trigger":{"type":"webhook"},"steps":[{"id":"h","type":"http","with":{}}]}`,
 			code: http.StatusUnprocessableEntity, problem: "bad: steps[0].with.url: required"},
-		{name: "malformed JSON", json: `{"id":`, code: http.StatusUnprocessableEntity, problem: "flow 1: unexpected EOF"},
+		{name: "malformed JSON", json: `{"id":`, code: http.StatusUnprocessableEntity, problem: "flow 1: malformed JSON: the document ends early"},
 		{name: "nothing", json: ``, code: http.StatusUnprocessableEntity, problem: "Paste a flow"},
 	}
 	for _, tc := range cases {

@@ -96,7 +96,7 @@ func cmdSecrets(ctx context.Context, args []string, stdin io.Reader, stdout io.W
 	switch {
 	case sub == "set" && (len(pos) == 1 || len(pos) == 2):
 		if !ui.SecretNameRe.MatchString(pos[0]) {
-			return usagef("secrets set: names are letters, digits and underscores, starting with a letter")
+			return usagef("secrets set: names are letters, digits and underscores, not starting with a digit")
 		}
 	case sub == "list" && len(pos) == 0, sub == "delete" && len(pos) == 1:
 	default:

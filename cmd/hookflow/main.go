@@ -65,6 +65,14 @@ Settings (flag, env, default):
 
 // run is the whole program: it parses args and returns the exit code.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 1 {
+		switch args[0] {
+		case "-h", "--help", "-help":
+			args = []string{"help"}
+		case "--version", "-version":
+			args = []string{"version"}
+		}
+	}
 	args = commandFirst(args)
 	cmd := "serve"
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {

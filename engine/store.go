@@ -164,6 +164,8 @@ type AuthStore interface {
 	CountUsers(ctx context.Context) (int, error)
 	CreateToken(ctx context.Context, t *Token) error
 	GetTokenByHash(ctx context.Context, hash string) (*Token, error)
+	// TouchToken records when a token was last used.
+	TouchToken(ctx context.Context, id string, at time.Time) error
 	ListTokens(ctx context.Context) ([]*Token, error)
 	DeleteToken(ctx context.Context, id string) error
 	PutSession(ctx context.Context, s *Session) error

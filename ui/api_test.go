@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/ui"
@@ -142,6 +143,18 @@ func TestAPIAuth(t *testing.T) {
 	req.Header.Set("Authorization", "bearer "+viewer)
 	if a := h.do(req); a.code != 200 {
 		t.Errorf("lower-case bearer scheme: %d", a.code)
+	}
+	// A used token records when (shown in Settings).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := h.store.GetTokenByHash(context.Background(), ui.TokenHash(viewer))
+		if err == nil && got.LastUsed != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the token's last use was never recorded")
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

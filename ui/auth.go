@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -122,6 +123,16 @@ func (s *Server) apiAuth(c *fiber.Ctx) error {
 			return s.jsonError(c, fiber.NewError(fiber.StatusUnauthorized, "unknown or revoked token"))
 		}
 		return s.jsonError(c, err)
+	}
+	if t.LastUsed == nil || time.Since(*t.LastUsed) > time.Minute {
+		// At most one write a minute per token, off the request's path.
+		go func(id string) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := s.store.TouchToken(ctx, id, time.Now()); err != nil && !errors.Is(err, engine.ErrNotFound) {
+				s.Logf("token %s: record last use: %v", id, err)
+			}
+		}(t.ID)
 	}
 	c.Locals("principal", &principal{Token: t})
 	return c.Next()

@@ -29,6 +29,8 @@ func (s *Server) setupPost(c *fiber.Ctx) error {
 		return fiber.NewError(fiber.StatusForbidden, "cross-origin request refused")
 	}
 	ctx := c.UserContext()
+	s.setupMu.Lock()
+	defer s.setupMu.Unlock()
 	n, err := s.store.CountUsers(ctx)
 	if err != nil {
 		return err

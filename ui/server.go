@@ -5,6 +5,7 @@ package ui
 import (
 	"context"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -44,6 +45,9 @@ type Server struct {
 	store    engine.Store
 	limiters *triggers.Limiters
 	secure   bool
+	// setupMu makes "create the first admin" happen once even when two
+	// setup forms are posted at the same moment.
+	setupMu sync.Mutex
 }
 
 // DefaultMaxBody is the global body limit when none is set: 1 MiB, SPEC §2.

@@ -244,6 +244,28 @@ func (s *Store) GetTokenByHash(ctx context.Context, hash string) (*engine.Token,
 	return t, nil
 }
 
+// TouchToken records when a token was last used (ErrNotFound when revoked).
+func (s *Store) TouchToken(ctx context.Context, id string, at time.Time) error {
+	err := s.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bTokens)
+		t := new(engine.Token)
+		if err := get(b, []byte(id), t); err != nil {
+			return err
+		}
+		at := at.UTC()
+		t.LastUsed = &at
+		data, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(id), data)
+	})
+	if err != nil {
+		return fmt.Errorf("touch token %q: %w", id, err)
+	}
+	return nil
+}
+
 // ListTokens returns every token, by id.
 func (s *Store) ListTokens(ctx context.Context) ([]*engine.Token, error) {
 	out := []*engine.Token{}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -273,11 +274,34 @@ func (e *Engine) UpdateFlow(ctx context.Context, f *Flow) (*Flow, error) {
 	if len(ps) > 0 {
 		return nil, ps.Err()
 	}
+	if cur, err := e.store.GetFlow(ctx, f.ID); err == nil && sameDocument(cur, f) {
+		return cur, nil // nothing changed: no new version
+	}
 	if err := e.store.UpdateFlow(ctx, f); err != nil {
 		return nil, err
 	}
 	e.installFlow(c)
 	return f, nil
+}
+
+// sameDocument reports whether two flows differ only in what the store sets.
+func sameDocument(a, b *Flow) bool {
+	x, y := *a, *b
+	x.Version, y.Version = 0, 0
+	x.UpdatedAt, y.UpdatedAt = time.Time{}, time.Time{}
+	x.WebhookURL, y.WebhookURL = "", ""
+	ja, err1 := json.Marshal(&x)
+	jb, err2 := json.Marshal(&y)
+	return err1 == nil && err2 == nil && bytes.Equal(compactJSON(ja), compactJSON(jb))
+}
+
+// compactJSON removes insignificant space (settings are raw JSON as written).
+func compactJSON(b []byte) []byte {
+	var out bytes.Buffer
+	if json.Compact(&out, b) != nil {
+		return b
+	}
+	return out.Bytes()
 }
 
 // PutFlow creates or replaces a flow (import).

@@ -168,8 +168,13 @@ func TestAPIFlowRoundTrip(t *testing.T) {
 	if !strings.Contains(got.raw, `"webhook_url"`) {
 		t.Fatalf("no webhook_url: %s", got.raw)
 	}
-	if a := h.api("PUT", "/api/v1/flows/rt", h.token, got.raw); a.code != 200 || a.body["version"] != 2.0 {
+	// Saving it back unchanged makes no new version; a change does.
+	if a := h.api("PUT", "/api/v1/flows/rt", h.token, got.raw); a.code != 200 || a.body["version"] != 1.0 {
 		t.Errorf("PUT of the GET answer: %d %s", a.code, a.raw)
+	}
+	changed := strings.Replace(got.raw, `"name":"RT"`, `"name":"RT 2"`, 1)
+	if a := h.api("PUT", "/api/v1/flows/rt", h.token, changed); a.code != 200 || a.body["version"] != 2.0 {
+		t.Errorf("PUT of a changed flow: %d %s", a.code, a.raw)
 	}
 }
 
@@ -276,6 +281,24 @@ func TestHealthAndMetrics(t *testing.T) {
 		"hookflow_store_commit_batch_size_bucket", "hookflow_store_commit_seconds_bucket", "hookflow_step_duration_seconds"} {
 		if !strings.Contains(a.raw, want) {
 			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+func TestMetricsToken(t *testing.T) {
+	h := newHookEnv(t)
+	app := ui.New(ui.Deps{Engine: h.eng, Secrets: h.vault, BaseURL: "http://x", MetricsToken: "m3trics"}).App()
+	for _, tc := range []struct {
+		auth string
+		code int
+	}{{"", 401}, {"Bearer nope", 401}, {"Bearer m3trics", 200}} {
+		req := httptest.NewRequest("GET", "/metrics", nil)
+		if tc.auth != "" {
+			req.Header.Set("Authorization", tc.auth)
+		}
+		resp, err := app.Test(req)
+		if err != nil || resp.StatusCode != tc.code {
+			t.Errorf("%q: %v %v, want %d", tc.auth, resp.StatusCode, err, tc.code)
 		}
 	}
 }

@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"crypto/subtle"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -78,4 +80,12 @@ func (m *Metrics) PollDone(flowID, kind string, err error) {
 
 var _ engine.Observer = (*Metrics)(nil)
 
-func (s *Server) metrics(c *fiber.Ctx) error { return s.Metrics.handler(c) }
+func (s *Server) metrics(c *fiber.Ctx) error {
+	if s.MetricsToken != "" {
+		got := strings.TrimSpace(strings.TrimPrefix(c.Get(fiber.HeaderAuthorization), "Bearer"))
+		if subtle.ConstantTimeCompare([]byte(got), []byte(s.MetricsToken)) != 1 {
+			return fiber.NewError(fiber.StatusUnauthorized, "metrics need Authorization: Bearer <HOOKFLOW_METRICS_TOKEN>")
+		}
+	}
+	return s.Metrics.handler(c)
+}

@@ -32,6 +32,9 @@ type Deps struct {
 	Metrics *Metrics
 	Version string
 	Logf    func(format string, args ...any)
+	// MetricsToken, when set, is the bearer token /metrics requires (flow ids,
+	// which are webhook paths, appear in its labels).
+	MetricsToken string
 	// Fault, when set, is called at "webhook.after_commit": the run is
 	// stored, the answer not yet sent (crash tests kill the process there).
 	Fault func(point string)

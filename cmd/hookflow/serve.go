@@ -67,7 +67,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
-	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Fault: fault, Version: version, Logf: logger.Printf})
+	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Fault: fault, MetricsToken: s.metricsTok, Version: version, Logf: logger.Printf})
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {

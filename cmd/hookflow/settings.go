@@ -29,6 +29,7 @@ type settings struct {
 	retainAge  time.Duration
 	retainRuns int
 	workers    int
+	metricsTok string
 	envErrs    []string // environment values that do not parse
 }
 
@@ -70,6 +71,7 @@ func newFlags(name string, s *settings) *flag.FlagSet {
 		bad("HOOKFLOW_WORKERS", fmt.Errorf("want a positive number"))
 	}
 	fs.IntVar(&s.workers, "workers", workers, "runs executing at once")
+	fs.StringVar(&s.metricsTok, "metrics-token", env("HOOKFLOW_METRICS_TOKEN", ""), "bearer token /metrics requires (none: open)")
 	return fs
 }
 

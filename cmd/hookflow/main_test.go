@@ -456,3 +456,39 @@ func TestFaultPoints(t *testing.T) {
 		})
 	}
 }
+
+// TestDedupeAcrossRestart: a provider's retry after a restart is still a duplicate.
+func TestDedupeAcrossRestart(t *testing.T) {
+	data := t.TempDir()
+	flow := filepath.Join(t.TempDir(), "f.json")
+	os.WriteFile(flow, []byte(`{"id":"d","name":"D","trigger":{"type":"webhook","with":{"dedupe":"trigger.headers['x-event-id']"}},"steps":[]}`), 0o600)
+	if out, errOut, code := cli(t, data, "", "flows", "import", flow); code != 0 {
+		t.Fatalf("import: %s %s", out, errOut)
+	}
+	post := func(addr string) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", "http://"+addr+"/hooks/d", strings.NewReader(`{}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Event-Id", "evt_42")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	addr := freeAddr(t)
+	srv := startServer(t, data, addr)
+	code, first := post(addr)
+	srv.kill()
+	if code != 202 {
+		t.Fatalf("first delivery: %d %v", code, first)
+	}
+	srv = startServer(t, data, addr)
+	defer srv.stop()
+	code, again := post(addr)
+	if code != 200 || again["duplicate"] != true || again["run_id"] != first["run_id"] {
+		t.Errorf("redelivery after a restart: %d %v, want 200 duplicate of %v", code, again, first["run_id"])
+	}
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -72,6 +73,21 @@ type TriggerData struct {
 	// FileData holds uploaded files' bytes, base64, keyed by their sha256 hex
 	// digest; only for webhooks with keep_files.
 	FileData map[string]string `json:"file_data,omitempty"`
+	// BodyJSON, when set, is Body's JSON as it arrived (valid JSON): it is
+	// written in Body's place instead of encoding the decoded value again.
+	BodyJSON json.RawMessage `json:"-"`
+}
+
+// MarshalJSON writes BodyJSON in place of Body when it is set.
+func (t TriggerData) MarshalJSON() ([]byte, error) {
+	type plain TriggerData // the same fields, without this method
+	if len(t.BodyJSON) == 0 {
+		return json.Marshal(plain(t))
+	}
+	return json.Marshal(struct {
+		plain
+		Body json.RawMessage `json:"body"`
+	}{plain(t), t.BodyJSON})
 }
 
 // Run is one execution of a flow.

@@ -54,6 +54,8 @@ type Parsed struct {
 	// XML is an XML body parsed into a map (trigger.xml); nil when the body
 	// is not XML or does not parse.
 	XML any
+	// JSON is set for JSON bodies: Body is this document, decoded.
+	JSON bool
 }
 
 // ParseBody parses a request body as its Content-Type header says:
@@ -96,7 +98,7 @@ func ParseBodyKeep(contentType string, raw []byte, keepFiles bool) (Parsed, erro
 		if err != nil {
 			return Parsed{}, err
 		}
-		return Parsed{Body: v, KeepRaw: true}, nil
+		return Parsed{Body: v, KeepRaw: true, JSON: true}, nil
 	case mt == "application/x-www-form-urlencoded":
 		v, err := parseForm(raw)
 		if err != nil {

@@ -3,6 +3,7 @@ package triggers
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -354,6 +355,9 @@ func (w *Webhook) Receive(in *engine.Inbound, rc *engine.ReceiveContext) (*engin
 		td.Raw = string(in.Raw)
 	}
 	td.XML = parsed.XML
+	if parsed.JSON && json.Valid(in.Raw) {
+		td.BodyJSON = in.Raw // stored as sent: no re-encoding of the decoded body
+	}
 	if len(parsed.Contents) > 0 {
 		td.FileData = parsed.Contents
 	}

@@ -26,6 +26,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/secrets"
 )
 
 // Register adds every action kind to r, one line each.
@@ -278,21 +279,10 @@ func lowerHeaders(h http.Header) map[string]any {
 	return out
 }
 
-// redact replaces every secret in s (and its URL-encoded form) with "[redacted]".
-func redact(s string, secrets []string) string {
-	for _, sec := range secrets {
-		if len(sec) < 4 {
-			continue
-		}
-		s = strings.ReplaceAll(s, sec, "[redacted]")
-		if q := url.QueryEscape(sec); q != sec {
-			s = strings.ReplaceAll(s, q, "[redacted]")
-		}
-		if p := url.PathEscape(sec); p != sec {
-			s = strings.ReplaceAll(s, p, "[redacted]")
-		}
-	}
-	return s
+// redact replaces every secret in s (and its escaped forms) with "[redacted]",
+// with the engine's redactor (overlapping values hide whole).
+func redact(s string, values []string) string {
+	return secrets.NewRedactor(values).String(s)
 }
 
 // redactedError shows a message without secrets and still unwraps to the cause.

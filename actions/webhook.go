@@ -12,9 +12,9 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/secrets"
 )
 
 var webhookKind = engine.ActionKind{
@@ -75,8 +75,8 @@ func (w *Webhook) Validate() error {
 
 // webhookKey decodes "whsec_<base64>" (or bare base64) to the HMAC key.
 func webhookKey(secret string) ([]byte, error) {
-	key, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
-	if err != nil || len(key) == 0 {
+	key, err := secrets.WhsecKey(secret)
+	if err != nil {
 		return nil, errors.New("secret must be whsec_ followed by base64")
 	}
 	return key, nil

@@ -292,25 +292,16 @@ func sameDocument(a, b *Flow) bool {
 	x.WebhookURL, y.WebhookURL = "", ""
 	ja, err1 := json.Marshal(&x)
 	jb, err2 := json.Marshal(&y)
-	return err1 == nil && err2 == nil && bytes.Equal(compactJSON(ja), compactJSON(jb))
-}
-
-// compactJSON removes insignificant space (settings are raw JSON as written).
-func compactJSON(b []byte) []byte {
-	var out bytes.Buffer
-	if json.Compact(&out, b) != nil {
-		return b
-	}
-	return out.Bytes()
+	// json.Marshal compacts the raw `with` settings, so layout does not count.
+	return err1 == nil && err2 == nil && bytes.Equal(ja, jb)
 }
 
 // PutFlow creates or replaces a flow (import).
 func (e *Engine) PutFlow(ctx context.Context, f *Flow) (*Flow, error) {
-	out, err := e.UpdateFlow(ctx, f)
-	if errors.Is(err, ErrNotFound) {
+	if _, err := e.store.GetFlow(ctx, f.ID); errors.Is(err, ErrNotFound) {
 		return e.CreateFlow(ctx, f)
 	}
-	return out, err
+	return e.UpdateFlow(ctx, f)
 }
 
 // RestoreFlowVersion saves an earlier version as the newest.

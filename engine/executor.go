@@ -315,10 +315,16 @@ func (st *runState) record(key string, cs *CStep) *StepRun {
 	return rec
 }
 
-// done finishes a record and publishes it to expressions.
+// done finishes a record (keeping out redacted) and publishes out to expressions.
 func (st *runState) done(cs *CStep, rec *StepRun, status StepStatus, out any, errMsg string) {
+	st.doneAs(cs, rec, status, st.e.redactValue(out), out, errMsg)
+}
+
+// doneAs is done with the record's value (stored, redacted) given apart
+// from what later steps see (out).
+func (st *runState) doneAs(cs *CStep, rec *StepRun, status StepStatus, stored, out any, errMsg string) {
 	now := st.e.now().UTC()
-	rec.Status, rec.Output, rec.Error, rec.NextAt = status, st.e.redactValue(out), errMsg, nil
+	rec.Status, rec.Output, rec.Error, rec.NextAt = status, stored, errMsg, nil
 	if rec.StartedAt == nil {
 		rec.StartedAt = &now
 	}
@@ -340,6 +346,11 @@ func (st *runState) done(cs *CStep, rec *StepRun, status StepStatus, out any, er
 // fail records a step failure and decides whether the run goes on.
 func (st *runState) fail(cs *CStep, rec *StepRun, out any, msg string) outcome {
 	st.done(cs, rec, StepFailed, out, msg)
+	return st.afterFail(cs, rec, msg)
+}
+
+// afterFail decides whether the run goes on after a failed step.
+func (st *runState) afterFail(cs *CStep, rec *StepRun, msg string) outcome {
 	if cs.OnError == OnErrorContinue {
 		return goOn
 	}
@@ -641,8 +652,9 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 			m["logs"] = st.e.redactValue(toAnyList(logs))
 		}
 	}
+	// out is redacted once, above; the record and later steps share it.
 	if err == nil {
-		st.done(cs, rec, StepSucceeded, out, "")
+		st.doneAs(cs, rec, StepSucceeded, out, out, "")
 		if short, cut := truncateOutput(out); cut {
 			rec.Output = short // history keeps a note; this execution's later steps saw it whole
 			st.run.Truncated = true
@@ -662,7 +674,8 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		st.dirty = true
 		return suspended
 	}
-	return st.fail(cs, rec, out, msg)
+	st.doneAs(cs, rec, StepFailed, out, out, msg)
+	return st.afterFail(cs, rec, msg)
 }
 
 // missingSecrets names the secrets the step reads that are not set, as a

@@ -506,7 +506,7 @@ func TestRetentionAndTruncation(t *testing.T) {
 	}
 }
 
-// gate is a test action that blocks until released and tracks how many of
+// gate is a test action that takes a moment (2 ms) and tracks how many of
 // its calls run at once, per flow.
 type gate struct{}
 
@@ -515,7 +515,6 @@ var (
 	gateRunning = map[string]int{}
 	gateMax     = map[string]int{}
 	gateOrder   []string
-	gateRelease = make(chan struct{})
 )
 
 func (gate) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
@@ -523,10 +522,7 @@ func (gate) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 	gateRunning[sc.FlowID]++
 	gateMax[sc.FlowID] = max(gateMax[sc.FlowID], gateRunning[sc.FlowID])
 	gateMu.Unlock()
-	select {
-	case <-gateRelease:
-	case <-time.After(2 * time.Millisecond):
-	}
+	time.Sleep(2 * time.Millisecond)
 	gateMu.Lock()
 	gateRunning[sc.FlowID]--
 	gateOrder = append(gateOrder, sc.FlowID)
@@ -553,6 +549,7 @@ func TestConcurrencyAndFairness(t *testing.T) {
 	for _, doc := range []string{
 		`{"id":"busy","name":"Busy","concurrency":2,"trigger":{"type":"test"},"steps":[{"id":"g","type":"gate"}]}`,
 		`{"id":"quiet","name":"Quiet","trigger":{"type":"test"},"steps":[{"id":"g","type":"gate"}]}`,
+		`{"id":"flood","name":"Flood","trigger":{"type":"test"},"steps":[{"id":"g","type":"gate"}]}`,
 	} {
 		f, _ := engine.DecodeFlow([]byte(doc))
 		if _, err := eng.CreateFlow(ctx, f); err != nil {
@@ -560,12 +557,17 @@ func TestConcurrencyAndFairness(t *testing.T) {
 		}
 	}
 	var ids []string
-	for i := 0; i < 60; i++ { // queued before the workers start: the busy flow is first in line
-		id, _, err := eng.Accept(ctx, "busy", &engine.Event{Trigger: engine.TriggerData{Type: "test"}})
-		if err != nil {
-			t.Fatal(err)
+	// Queued before the workers start, the busy flow (capped at 2) and an
+	// uncapped flood are first in line: without round-robin between flows the
+	// flood alone would keep every worker until its last run.
+	for i := 0; i < 60; i++ {
+		for _, flow := range []string{"busy", "flood"} {
+			id, _, err := eng.Accept(ctx, flow, &engine.Event{Trigger: engine.TriggerData{Type: "test"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, id)
 		}
-		ids = append(ids, id)
 	}
 	quiet, _, _ := eng.Accept(ctx, "quiet", &engine.Event{Trigger: engine.TriggerData{Type: "test"}})
 	if err := eng.Start(ctx); err != nil {

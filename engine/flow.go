@@ -129,9 +129,6 @@ var (
 	stepIDRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 )
 
-// ValidFlowID reports whether id is a valid flow id.
-func ValidFlowID(id string) bool { return flowIDRe.MatchString(id) }
-
 // DecodeFlow reads one flow document strictly: unknown fields, trailing data and
 // wrong types are problems, each with its path (steps[1].retry.attempts), all
 // reported at once. Enabled defaults to true.

@@ -44,8 +44,20 @@ func (e *Engine) pruneLoop(every time.Duration) {
 	}
 }
 
-// Prune applies retention to every flow now and returns the runs deleted.
+// expiryPurger is a store that can delete expired dedupe and data entries
+// (they already read as missing; this gives their space back).
+type expiryPurger interface {
+	PurgeExpired(ctx context.Context) (int, error)
+}
+
+// Prune applies retention to every flow now, purges expired dedupe and data
+// entries, and returns the runs deleted.
 func (e *Engine) Prune(ctx context.Context) int {
+	if p, ok := e.store.(expiryPurger); ok {
+		if _, err := p.PurgeExpired(ctx); err != nil {
+			e.logf("purge expired entries: %v", err)
+		}
+	}
 	e.mu.RLock()
 	flows := make([]*Flow, 0, len(e.flows))
 	for _, c := range e.flows {

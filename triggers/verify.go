@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/secrets"
 )
 
 // Verification schemes.
@@ -503,7 +504,7 @@ func ParseStandardSignature(h string) ([][]byte, error) {
 
 // standardKey decodes a Standard Webhooks secret: "whsec_" + base64.
 func standardKey(secret string) ([]byte, error) {
-	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	b, err := secrets.WhsecKey(secret)
 	if err != nil {
 		return nil, errors.New(`a Standard Webhooks secret is "whsec_" followed by base64`)
 	}

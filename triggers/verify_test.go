@@ -467,3 +467,16 @@ func FuzzReceiveStripe(f *testing.F) {
 		}
 	})
 }
+
+// TestStandardKeyRefusesEmpty: "whsec_" alone decodes to an empty HMAC key,
+// which anyone could sign with.
+func TestStandardKeyRefusesEmpty(t *testing.T) {
+	for _, s := range []string{"whsec_", "", "whsec_!!"} {
+		if _, err := standardKey(s); err == nil {
+			t.Errorf("standardKey(%q) accepted", s)
+		}
+	}
+	if k, err := standardKey("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"); err != nil || len(k) == 0 {
+		t.Errorf("valid secret refused: %v", err)
+	}
+}

@@ -222,10 +222,12 @@ func (s *Store) ListRuns(ctx context.Context, q engine.RunQuery) ([]*engine.Run,
 			}
 			if q.Status != "" || !q.Since.IsZero() || !q.Until.IsZero() {
 				var h runHead // cheap: no maps, no steps
-				if err := json.Unmarshal(data, &h); err == nil &&
-					((q.Status != "" && h.Status != q.Status) ||
-						(!q.Since.IsZero() && h.CreatedAt.Before(q.Since)) ||
-						(!q.Until.IsZero() && h.CreatedAt.After(q.Until))) {
+				if err := json.Unmarshal(data, &h); err != nil {
+					return fmt.Errorf("decode run %q: %w", id, err)
+				}
+				if (q.Status != "" && h.Status != q.Status) ||
+					(!q.Since.IsZero() && h.CreatedAt.Before(q.Since)) ||
+					(!q.Until.IsZero() && h.CreatedAt.After(q.Until)) {
 					continue
 				}
 			}
@@ -233,10 +235,7 @@ func (s *Store) ListRuns(ctx context.Context, q engine.RunQuery) ([]*engine.Run,
 			if err != nil {
 				return err
 			}
-			if (q.Status != "" && r.Status != q.Status) ||
-				(!q.Since.IsZero() && r.CreatedAt.Before(q.Since)) ||
-				(!q.Until.IsZero() && r.CreatedAt.After(q.Until)) ||
-				!match.body(r.Trigger.Body) {
+			if !match.body(r.Trigger.Body) { // status and time were checked on runHead
 				continue
 			}
 			out = append(out, r)

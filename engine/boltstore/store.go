@@ -317,8 +317,8 @@ func (s *Store) commit(batch []*op) {
 	pending := batch
 	for pass := 0; len(pending) > 0; pass++ {
 		if pass >= maxFailingPasses {
-			for _, o := range pending {
-				s.commit1(o)
+			for i := range pending {
+				s.commit(pending[i : i+1]) // one op per transaction
 			}
 			return
 		}
@@ -354,28 +354,6 @@ func (s *Store) commit(batch []*op) {
 			}
 			return
 		}
-	}
-}
-
-// commit1 runs one op in its own transaction.
-func (s *Store) commit1(o *op) {
-	var opErr error
-	start := time.Now()
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := o.run(tx); err != nil {
-			opErr = err
-			return errOpFailed
-		}
-		return nil
-	})
-	switch {
-	case err == nil:
-		s.observer.Commit(1, time.Since(start))
-		o.done <- nil
-	case opErr != nil:
-		o.done <- opErr
-	default:
-		o.done <- commitError(err)
 	}
 }
 

@@ -32,23 +32,15 @@ func NewVault(ctx context.Context, store engine.SecretStore, kr *Keyring) (*Vaul
 }
 
 func (v *Vault) reload(ctx context.Context) error {
-	names, err := v.store.ListSecrets(ctx)
+	all, err := v.kr.All(ctx, v.store)
 	if err != nil {
-		return fmt.Errorf("list secrets: %w", err)
+		return fmt.Errorf("load secrets: %w", err)
 	}
-	values := make(map[string]any, len(names))
-	plain := make([]string, 0, len(names))
-	for _, n := range names {
-		sealed, err := v.store.GetSecret(ctx, n)
-		if err != nil {
-			return fmt.Errorf("read secret %s: %w", n, err)
-		}
-		b, err := v.kr.Open(n, sealed)
-		if err != nil {
-			return fmt.Errorf("decrypt secret %s: %w", n, err)
-		}
-		values[n] = string(b)
-		plain = append(plain, string(b))
+	values := make(map[string]any, len(all))
+	plain := make([]string, 0, len(all))
+	for n, val := range all {
+		values[n] = val
+		plain = append(plain, val)
 	}
 	v.mu.Lock()
 	v.values, v.red = values, NewRedactor(plain)
@@ -58,11 +50,7 @@ func (v *Vault) reload(ctx context.Context) error {
 
 // Set stores a secret encrypted (insert or replace).
 func (v *Vault) Set(ctx context.Context, name, value string) error {
-	sealed, err := v.kr.Seal(name, []byte(value))
-	if err != nil {
-		return fmt.Errorf("seal secret %s: %w", name, err)
-	}
-	if err := v.store.PutSecret(ctx, name, sealed); err != nil {
+	if err := v.kr.PutSecret(ctx, v.store, name, []byte(value)); err != nil {
 		return fmt.Errorf("store secret %s: %w", name, err)
 	}
 	return v.reload(ctx)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 
 	"github.com/hookflow/hookflow/engine"
 )
@@ -195,14 +194,7 @@ func hubspotProps(in map[string]any) map[string]string {
 	}
 	out := make(map[string]string, len(in))
 	for k, v := range in {
-		switch x := v.(type) {
-		case string:
-			out[k] = x
-		case float64:
-			out[k] = strconv.FormatFloat(x, 'f', -1, 64)
-		default:
-			out[k] = formValue(x)
-		}
+		out[k] = formValue(v)
 	}
 	return out
 }

@@ -114,11 +114,11 @@ func (e *Expr) Bool(env map[string]any) (bool, error) {
 	return b, nil
 }
 
-func oneLine(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
+func oneLine(err error) string { return OneLine(err) }
+
+// OneLine is an error's first line (expr's messages add a source snippet below).
+func OneLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
 }
 
@@ -294,12 +294,7 @@ func compileAny(v any, path string, scope []string, errs *[]*TemplateError) *Tem
 	}
 }
 
-func joinPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
+func joinPath(path, key string) string { return JoinPath(path, key) }
 
 // CompileString compiles one template string: "{{ expr }}" keeps the
 // expression's type; text mixed with {{ … }} becomes a string.

@@ -522,10 +522,16 @@ func decodeMessage(err error) string {
 	return strings.TrimPrefix(err.Error(), "json: ")
 }
 
-func joinDot(a, b string) string {
+func joinDot(a, b string) string { return JoinPath(a, b) }
+
+// JoinPath joins JSON path parts: ("steps[1].with", "url") →
+// "steps[1].with.url", ("items", "[2]") → "items[2]"; an empty side is dropped.
+func JoinPath(a, b string) string {
 	switch {
 	case b == "":
 		return a
+	case a == "":
+		return b
 	case strings.HasPrefix(b, "["):
 		return a + b
 	}

@@ -288,20 +288,9 @@ func compilePoller(kind, prefix string, every engine.Duration, req *Request, ite
 	return p
 }
 
-func joinPath(a, b string) string {
-	switch {
-	case b == "":
-		return a
-	case strings.HasPrefix(b, "["):
-		return a + b
-	}
-	return a + "." + b
-}
+func joinPath(a, b string) string { return engine.JoinPath(a, b) }
 
-func firstLine(err error) string {
-	s, _, _ := strings.Cut(err.Error(), "\n")
-	return s
-}
+func firstLine(err error) string { return engine.OneLine(err) }
 
 // loop runs cycle every p.every until ctx ends.
 func (p *poller) loop(ctx context.Context, sc *engine.StartContext, cycle func(context.Context, *engine.StartContext) (int, error)) error {

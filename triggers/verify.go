@@ -169,13 +169,7 @@ func (v *Verify) compile(ps *engine.Problems) {
 	}
 }
 
-func oneLine(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
-}
+func oneLine(err error) string { return engine.OneLine(err) }
 
 func sigErr(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{engine.ErrSignature}, args...)...)
@@ -348,23 +342,20 @@ func verifyStripe(h map[string]string, raw []byte, keys []string, now time.Time,
 	}
 	var tb [24]byte
 	prefix := append(strconv.AppendInt(tb[:0], ts, 10), '.')
-	expected := make([][]byte, len(keys))
-	for i, k := range keys {
-		expected[i] = mac(sha256.New, []byte(k), prefix, raw)
-	}
-	if !anyMatch(expected, sigs) {
-		return errNoMatch
-	}
-	return nil
+	return matchKeys(sha256.New, keys, sigs, prefix, raw)
 }
 
 // --- GitHub -----------------------------------------------------------------
 
 // ParseGitHubSignature reads an X-Hub-Signature-256 header "sha256=<64 hex digits>".
-func ParseGitHubSignature(h string) ([]byte, error) {
-	hexSig, ok := strings.CutPrefix(strings.TrimSpace(h), "sha256=")
+func ParseGitHubSignature(h string) ([]byte, error) { return parseHexSHA256(h, "sha256=") }
+
+// parseHexSHA256 reads "<prefix><64 hex digits>", the form of GitHub's and
+// Slack's signature headers.
+func parseHexSHA256(h, prefix string) ([]byte, error) {
+	hexSig, ok := strings.CutPrefix(strings.TrimSpace(h), prefix)
 	if !ok {
-		return nil, errors.New(`want "sha256=" and a hex digest`)
+		return nil, fmt.Errorf("want %q and a hex digest", prefix)
 	}
 	b, err := hex.DecodeString(hexSig)
 	if err != nil {
@@ -429,20 +420,7 @@ func verifyShopify(h map[string]string, raw []byte, keys []string) error {
 // --- Slack ------------------------------------------------------------------
 
 // ParseSlackSignature reads an X-Slack-Signature header "v0=<64 hex digits>".
-func ParseSlackSignature(h string) ([]byte, error) {
-	hexSig, ok := strings.CutPrefix(strings.TrimSpace(h), "v0=")
-	if !ok {
-		return nil, errors.New(`want "v0=" and a hex digest`)
-	}
-	b, err := hex.DecodeString(hexSig)
-	if err != nil {
-		return nil, errors.New("signature is not hex")
-	}
-	if len(b) != sha256.Size {
-		return nil, fmt.Errorf("signature is %d bytes, want %d", len(b), sha256.Size)
-	}
-	return b, nil
-}
+func ParseSlackSignature(h string) ([]byte, error) { return parseHexSHA256(h, "v0=") }
 
 // ParseTimestamp reads a unix-seconds timestamp header (Slack's
 // X-Slack-Request-Timestamp, Standard Webhooks' webhook-timestamp).

@@ -3,7 +3,6 @@ package triggers
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -355,7 +354,7 @@ func (w *Webhook) Receive(in *engine.Inbound, rc *engine.ReceiveContext) (*engin
 		td.Raw = string(in.Raw)
 	}
 	td.XML = parsed.XML
-	if parsed.JSON && json.Valid(in.Raw) {
+	if parsed.JSON { // DecodeJSON accepted it: valid JSON
 		td.BodyJSON = in.Raw // stored as sent: no re-encoding of the decoded body
 	}
 	if len(parsed.Contents) > 0 {

@@ -226,6 +226,17 @@ func (e *Engine) Flow(id string) (*Compiled, error) {
 	return nil, fmt.Errorf("flow %q: %w", id, ErrNotFound)
 }
 
+// FlowNames maps each loaded flow's id to its name, from memory (no store read).
+func (e *Engine) FlowNames() map[string]string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	out := make(map[string]string, len(e.flows))
+	for id, c := range e.flows {
+		out[id] = c.Flow.Name
+	}
+	return out
+}
+
 // flowVersion returns the compiled flow a run executes: the version it recorded.
 func (e *Engine) flowVersion(ctx context.Context, id string, version int) (*Compiled, error) {
 	c, err := e.Flow(id)

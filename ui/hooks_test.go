@@ -230,7 +230,7 @@ func TestWebhookAnswers(t *testing.T) {
 			}
 			switch {
 			case tc.code == 202:
-				if a.body["status"] != "queued" || a.body["run_id"] == "" {
+				if a.body["status"] != "queued" || a.body["run_id"] == nil || a.body["run_id"] == "" {
 					t.Errorf("body %s", a.raw)
 				}
 			case tc.code == 200:

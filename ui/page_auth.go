@@ -40,7 +40,7 @@ func (s *Server) setupPost(c *fiber.Ctx) error {
 	}
 	email := strings.TrimSpace(c.FormValue("email"))
 	form := views.AuthPage{Title: "Set up Hookflow", Setup: true, Email: email}
-	u, err := newUser(email, c.FormValue("password"), engine.RoleAdmin)
+	u, err := NewUser(email, c.FormValue("password"), engine.RoleAdmin)
 	if err == nil {
 		err = s.store.CreateUser(ctx, u)
 	}
@@ -77,9 +77,6 @@ func (s *Server) loginPost(c *fiber.Ctx) error {
 	email := strings.TrimSpace(c.FormValue("email"))
 	next := c.FormValue("next")
 	u, err := s.store.GetUserByEmail(c.UserContext(), email)
-	if errors.Is(err, engine.ErrNotFound) && strings.ToLower(email) != email {
-		u, err = s.store.GetUserByEmail(c.UserContext(), strings.ToLower(email))
-	}
 	if err != nil && !errors.Is(err, engine.ErrNotFound) {
 		return err
 	}
@@ -105,7 +102,10 @@ func (s *Server) logoutPost(c *fiber.Ctx) error {
 }
 
 // newUser checks an email and password and returns the record to store.
-func newUser(email, password string, role engine.Role) (*engine.User, error) {
+// NewUser checks a new account's email, password and role and returns the
+// record to store (the email lower-cased, the password hashed).
+func NewUser(email, password string, role engine.Role) (*engine.User, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
 	if !strings.Contains(email, "@") || strings.ContainsAny(email, " \t\r\n") {
 		return nil, fmt.Errorf("enter a valid email address: %w", engine.ErrInvalid)
 	}

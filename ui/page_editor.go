@@ -167,6 +167,7 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 	if sample, err := s.store.GetSample(ctx, stored.ID); err == nil {
 		listen.Sample, listen.SampleAt = pretty(sample), stamp(sample.ReceivedAt)
 	}
+	notes := s.triggerNotes(ctx, stored.ID, tt, doc) // once: build runs twice
 
 	build := func() {
 		enabled, hasEnabled := doc["enabled"]
@@ -198,14 +199,14 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 			tv.WebhookURL = s.webhookURL(stored.ID)
 		}
 		tv.Problems = b.probs("trigger")
-		tv.Notes = s.triggerNotes(c.UserContext(), stored.ID, tt, doc)
+		tv.Notes = notes
 		p.Trigger = tv
 		p.Steps = b.steps(doc, "steps", "", "", 0)
 	}
 	// First pass: learn every path shown; then attach problems and build again.
 	b.anchors = map[string]string{}
 	build()
-	p.General, p.Problems = b.assign(ps)
+	p.Problems = b.assign(ps)
 	build()
 	p.Palette = b.palette
 	if b.focusID != "" {

@@ -466,7 +466,7 @@ func (b *formBuilder) reg(path, id string) {
 func (b *formBuilder) probs(path string) []string { return b.owned[path] }
 
 // assign gives each problem an owner path; it returns those owned by nothing.
-func (b *formBuilder) assign(ps engine.Problems) (general []string, list []views.ProblemView) {
+func (b *formBuilder) assign(ps engine.Problems) (list []views.ProblemView) {
 	b.owned = map[string][]string{}
 	for _, p := range ps {
 		owner := ""
@@ -475,17 +475,15 @@ func (b *formBuilder) assign(ps engine.Problems) (general []string, list []views
 				owner = path
 			}
 		}
-		anchor := "flow-form"
-		if owner == "" {
-			general = append(general, pathLabel(p.Path)+p.Message)
-		} else {
+		anchor := "flow-form" // a problem no field shows links to the form's top
+		if owner != "" {
 			b.owned[owner] = append(b.owned[owner], p.Message)
 			b.owners = append(b.owners, owner)
 			anchor = b.anchors[owner]
 		}
 		list = append(list, views.ProblemView{Path: p.Path, Message: p.Message, Anchor: anchor})
 	}
-	return general, list
+	return list
 }
 
 func (b *formBuilder) hasProblemsUnder(path string) bool {

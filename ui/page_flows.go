@@ -10,6 +10,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -83,7 +84,8 @@ func countSteps(steps []engine.Step) int {
 }
 
 // templateOptions lists the example flows shipped in flows.FS.
-func templateOptions() []views.TemplateOption {
+// templateOptions lists the gallery once: the embedded files never change.
+var templateOptions = sync.OnceValue(func() []views.TemplateOption {
 	names, _ := fs.Glob(flows.FS, "*.json")
 	var out []views.TemplateOption
 	for _, n := range names {
@@ -94,7 +96,7 @@ func templateOptions() []views.TemplateOption {
 		out = append(out, views.TemplateOption{File: n, Name: f.Name, Description: f.Description})
 	}
 	return out
-}
+})
 
 func readTemplate(name string) (*engine.Flow, error) {
 	if path.Base(name) != name || !strings.HasSuffix(name, ".json") {

@@ -127,15 +127,9 @@ func (s *Server) runRows(c *fiber.Ctx, f runFilter) (views.RunRows, error) {
 	return rows, nil
 }
 
-func (s *Server) flowNames(c *fiber.Ctx) map[string]string {
-	names := map[string]string{}
-	if flows, err := s.store.ListFlows(c.UserContext()); err == nil {
-		for _, f := range flows {
-			names[f.ID] = f.Name
-		}
-	}
-	return names
-}
+// flowNames names flows for run lists; the engine holds them in memory, so
+// the 2-second polls read no flow documents.
+func (s *Server) flowNames(*fiber.Ctx) map[string]string { return s.eng.FlowNames() }
 
 func nameOr(names map[string]string, id string) string {
 	if n := names[id]; n != "" {
@@ -186,9 +180,6 @@ func (s *Server) runView(r *engine.Run, names map[string]string, compact bool) v
 			Input: pretty(st.Input), Output: pretty(st.Output), Depth: strings.Count(st.ID, "].")}
 		if st.DurationMS > 0 {
 			sv.Duration = took(time.Duration(st.DurationMS * float64(time.Millisecond)))
-		}
-		if st.StartedAt != nil {
-			sv.Started = stamp(*st.StartedAt)
 		}
 		if st.NextAt != nil && !st.Status.Done() {
 			sv.NextAt = stamp(*st.NextAt)

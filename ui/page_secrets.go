@@ -1,14 +1,11 @@
 package ui
 
 import (
-	"regexp"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hookflow/hookflow/ui/views"
 )
-
-var secretNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // secretsPage lists secret names (admins only see and change them).
 func (s *Server) secretsPage(c *fiber.Ctx) error {
@@ -35,7 +32,7 @@ func (s *Server) secretsSet(c *fiber.Ctx) error {
 	name := strings.TrimSpace(c.FormValue("name"))
 	value := c.FormValue("value")
 	switch {
-	case !secretNameRe.MatchString(name):
+	case !SecretNameRe.MatchString(name):
 		return s.renderSecrets(c, fiber.StatusUnprocessableEntity, name, "A name uses letters, digits and underscores and does not start with a digit, e.g. STRIPE_WHSEC.")
 	case value == "":
 		return s.renderSecrets(c, fiber.StatusUnprocessableEntity, name, "Enter the secret's value.")

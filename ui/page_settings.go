@@ -60,7 +60,7 @@ func roleLabel(r engine.Role) string {
 // usersCreate adds a user.
 func (s *Server) usersCreate(c *fiber.Ctx) error {
 	email := strings.TrimSpace(c.FormValue("email"))
-	u, err := newUser(email, c.FormValue("password"), engine.Role(c.FormValue("role")))
+	u, err := NewUser(email, c.FormValue("password"), engine.Role(c.FormValue("role")))
 	if err == nil {
 		err = s.store.CreateUser(c.UserContext(), u)
 	}

@@ -84,10 +84,7 @@ func (a *apiClient) setup(ctx context.Context, secret, sinkAddr string) error {
 			return fmt.Errorf("load flow: %w", err)
 		}
 		id, _ := f["id"].(string)
-		code, err := a.do(ctx, http.MethodPut, "/flows/"+id, f, nil)
-		if code == http.StatusNotFound {
-			code, err = a.do(ctx, http.MethodPost, "/flows", f, nil)
-		}
+		code, err := a.do(ctx, http.MethodPut, "/flows/"+id, f, nil) // PUT creates or replaces
 		if err != nil || code/100 != 2 {
 			return fmt.Errorf("save flow %s: status %d: %v", id, code, err)
 		}

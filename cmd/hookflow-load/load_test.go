@@ -97,8 +97,6 @@ func TestLoadAgainstRealServer(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
 	}
-	t.Logf("acked %d (%.0f/s), ack p99 %.1f ms, e2e p99 %.1f ms, RSS max %.1f MB",
-		rep.Acked, rep.AckedPerSec, rep.AckLatency.P99, rep.E2E.Latency.P99, rep.RSS.MaxMB)
 	if rep.Acked == 0 {
 		t.Fatalf("nothing acknowledged: %s", out.String())
 	}
@@ -112,8 +110,10 @@ func TestLoadAgainstRealServer(t *testing.T) {
 		t.Errorf("end to end: %+v, acked %d", rep.E2E, rep.Acked)
 	}
 	if rep.RSS == nil || rep.RSS.MaxMB <= 0 {
-		t.Errorf("no RSS samples: %+v", rep.RSS)
+		t.Fatalf("no RSS samples: %+v", rep.RSS)
 	}
+	t.Logf("acked %d (%.0f/s), ack p99 %.1f ms, e2e p99 %.1f ms, RSS max %.1f MB",
+		rep.Acked, rep.AckedPerSec, rep.AckLatency.P99, rep.E2E.Latency.P99, rep.RSS.MaxMB)
 
 	out.Reset()
 	if code := run(context.Background(), []string{"verify", "-target", base, "-token", tok, "-record", record, "-wait", "30s", "-json"}, &out, &errOut); code != 0 {

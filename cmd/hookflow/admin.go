@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
-	"strings"
-	"time"
 
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/ui"
@@ -65,7 +63,7 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 	if err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("read password: %w", err)
 	}
-	hash, err := ui.HashPassword(trimLine(line))
+	u, err := ui.NewUser(*email, trimLine(line), engine.Role(*role))
 	if err != nil {
 		return usagef("user create: %v", err)
 	}
@@ -74,7 +72,6 @@ func cmdUser(ctx context.Context, args []string, stdin io.Reader, stdout io.Writ
 		return err
 	}
 	defer st.Close()
-	u := &engine.User{ID: engine.NewID(), Email: strings.ToLower(*email), Role: engine.Role(*role), PasswordHash: hash, CreatedAt: time.Now().UTC()}
 	if err := st.CreateUser(ctx, u); err != nil {
 		return fmt.Errorf("create user: %w", err)
 	}

@@ -104,9 +104,6 @@ type EditorPage struct {
 	Steps       StepList
 	Palette     []PaletteGroup
 	Problems    []ProblemView
-	// General are problems that concern no field shown.
-	General     []string
-	Picker      []PickGroup
 	SecretNames []string
 	JSON        string
 	// Dirty is true when the draft differs from the saved flow.
@@ -355,7 +352,6 @@ type StepRunView struct {
 	Error            string
 	Attempts         int
 	Duration         string
-	Started          string
 	NextAt           string
 	Input, Output    string
 	Depth            int

@@ -3,59 +3,18 @@ package ui_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
-	"path/filepath"
-	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/hookflow/hookflow/actions"
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/boltstore"
-	"github.com/hookflow/hookflow/engine/netguard"
-	"github.com/hookflow/hookflow/triggers"
-	"github.com/hookflow/hookflow/ui"
+	"github.com/hookflow/hookflow/engine/secrets"
 	"golang.org/x/net/html"
 )
-
-// memSecrets is a small SecretManager for the UI tests.
-type memSecrets struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (s *memSecrets) Set(_ context.Context, name, value string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.m[name] = value
-	return nil
-}
-
-func (s *memSecrets) Delete(_ context.Context, name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[name]; !ok {
-		return engine.ErrNotFound
-	}
-	delete(s.m, name)
-	return nil
-}
-
-func (s *memSecrets) Names(context.Context) ([]string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []string
-	for k := range s.m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out, nil
-}
 
 // uiEnv is the whole server (bbolt store, engine, UI) on 127.0.0.1 and a
 // browser-like client with a cookie jar.
@@ -64,45 +23,23 @@ type uiEnv struct {
 	base    string
 	eng     *engine.Engine
 	store   *boltstore.Store
-	secrets *memSecrets
+	secrets *secrets.Vault
 	client  *http.Client
 }
 
 func newUIEnv(t *testing.T) *uiEnv {
 	t.Helper()
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "hookflow.db"), boltstore.Options{})
-	if err != nil {
-		t.Fatal(err)
+	h := newHookEnv(t) // the same server the webhook and API tests use
+	// The UI tests start with no API token: drop the one the API tests use.
+	if ts, err := h.store.ListTokens(context.Background()); err == nil {
+		for _, tok := range ts {
+			_ = h.store.DeleteToken(context.Background(), tok.ID)
+		}
 	}
-	reg := engine.NewRegistry()
-	triggers.Register(reg)
-	actions.Register(reg)
-	allow, err := netguard.ParseAllowList("127.0.0.0/8")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := netguard.New(allow)
-	eng := engine.New(engine.Config{Store: st, Registry: reg, HTTP: g.HTTPClient(), Dial: g.DialContext, Workers: 4, Logf: t.Logf})
-	if err := eng.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + ln.Addr().String()
-	sec := &memSecrets{m: map[string]string{}}
-	srv := ui.New(ui.Deps{Engine: eng, Secrets: sec, BaseURL: base})
-	go func() { _ = srv.App().Listener(ln) }()
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	t.Cleanup(func() {
-		_ = srv.Shutdown(time.Second)
-		eng.Close(time.Second)
-		_ = st.Close()
-	})
-	return &uiEnv{t: t, base: base, eng: eng, store: st, secrets: sec, client: client}
+	return &uiEnv{t: t, base: h.url, eng: h.eng, store: h.store, secrets: h.vault, client: client}
 }
 
 // page is one answer: status, Location, body and parsed document.

@@ -156,6 +156,29 @@ func DecodeFlow(data []byte) (*Flow, error) {
 	return f, nil
 }
 
+// SplitFlowDocs splits a file's text into flow documents: one document, a
+// list of them, or {"flows":[…]} (what GET /api/v1/flows answers). It reports
+// whether the text was a list (problems then carry each document's index).
+func SplitFlowDocs(data []byte) (docs []json.RawMessage, list bool, err error) {
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case bytes.HasPrefix(trimmed, []byte("[")):
+		if err := json.Unmarshal(trimmed, &docs); err != nil {
+			return nil, true, fmt.Errorf("malformed JSON list: %w", err)
+		}
+		return docs, true, nil
+	case bytes.HasPrefix(trimmed, []byte(`{"flows"`)):
+		var wrap struct {
+			Flows []json.RawMessage `json:"flows"`
+		}
+		if err := json.Unmarshal(trimmed, &wrap); err != nil {
+			return nil, true, fmt.Errorf("malformed JSON: %w", err)
+		}
+		return wrap.Flows, true, nil
+	}
+	return []json.RawMessage{trimmed}, false, nil
+}
+
 var (
 	rawType      = reflect.TypeOf(json.RawMessage{})
 	durationType = reflect.TypeOf(Duration(0))

@@ -220,13 +220,9 @@ func (s *Server) flowsImport(c *fiber.Ctx) error {
 	if text == "" {
 		return fail("Paste a flow document or choose a file.")
 	}
-	var docs []json.RawMessage
-	if strings.HasPrefix(text, "[") {
-		if err := json.Unmarshal([]byte(text), &docs); err != nil {
-			return fail("The list is not valid JSON: " + err.Error())
-		}
-	} else {
-		docs = []json.RawMessage{json.RawMessage(text)}
+	docs, _, err := engine.SplitFlowDocs([]byte(text))
+	if err != nil {
+		return fail("The list is not valid JSON: " + err.Error())
 	}
 	var fs []*engine.Flow
 	var msgs []string

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,24 +48,9 @@ func readFlows(name string) ([]*engine.Flow, engine.Problems, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	trimmed := bytes.TrimSpace(data)
-	var docs []json.RawMessage
-	list := true
-	switch {
-	case bytes.HasPrefix(trimmed, []byte("[")):
-		if err := json.Unmarshal(trimmed, &docs); err != nil {
-			return nil, engine.Problems{{Message: "malformed JSON list: " + err.Error()}}, nil
-		}
-	case bytes.HasPrefix(trimmed, []byte(`{"flows"`)):
-		var wrap struct {
-			Flows []json.RawMessage `json:"flows"`
-		}
-		if err := json.Unmarshal(trimmed, &wrap); err != nil {
-			return nil, engine.Problems{{Message: "malformed JSON: " + err.Error()}}, nil
-		}
-		docs = wrap.Flows
-	default:
-		docs, list = []json.RawMessage{data}, false
+	docs, list, err := engine.SplitFlowDocs(data)
+	if err != nil {
+		return nil, engine.Problems{{Message: err.Error()}}, nil
 	}
 	var out []*engine.Flow
 	var ps engine.Problems

@@ -307,17 +307,13 @@ func redactErr(err error, secrets []string) error {
 }
 
 // messageKey identifies one message a step sends, the same for every attempt
-// of the step in its run (the idempotency key without its ":attempt"
-// suffix), so receivers can recognise a retry as the same message.
+// of the step in its run (the idempotency key), so receivers can recognise a
+// retry as the same message.
 func messageKey(sc *engine.StepContext) string {
-	key := sc.IdempotencyKey
-	if key == "" {
+	if sc.IdempotencyKey == "" {
 		return sc.RunID + ":" + sc.StepID
 	}
-	if sc.Attempt > 0 {
-		key = strings.TrimSuffix(key, ":"+strconv.Itoa(sc.Attempt))
-	}
-	return key
+	return sc.IdempotencyKey
 }
 
 // withTimeout bounds ctx by d when d > 0.

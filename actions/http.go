@@ -45,7 +45,7 @@ var httpKind = engine.ActionKind{
 			{Name: "max_response_bytes", Label: "Largest answer (bytes)", Type: engine.FieldNumber, Default: defaultMaxResponse,
 				Help: "A longer answer fails the step (default 5 MiB, at most 50 MiB).", Advanced: true},
 			{Name: "idempotency", Label: "Send Idempotency-Key", Type: engine.FieldBool,
-				Help: "Send an Idempotency-Key header that stays the same when this attempt is re-run after a crash (Stripe and many APIs honour it).", Advanced: true},
+				Help: "Send an Idempotency-Key header that stays the same for every retry of this step in this run, and after a crash (Stripe and many APIs honour it). A replay is a new run with a new key.", Advanced: true},
 		},
 		Example: `{"method":"POST","url":"https://api.example.com/orders","headers":{"Accept":"application/json"},` +
 			`"body":{"id":"{{ trigger.body.id }}","amount":"{{ trigger.body.amount }}"},` +
@@ -102,8 +102,8 @@ type HTTP struct {
 	// MaxResponseBytes bounds the answer read (default 5 MiB, at most 50 MiB);
 	// a longer answer fails the step.
 	MaxResponseBytes int64 `json:"max_response_bytes,omitempty"`
-	// Idempotency sends `Idempotency-Key: <run_id:step_id:attempt>`, the same
-	// value when an attempt is re-run after a crash.
+	// Idempotency sends `Idempotency-Key: <run_id:step_id>`, the same value
+	// for every retry and crash re-run of the step in its run.
 	Idempotency bool `json:"idempotency,omitempty"`
 }
 

@@ -23,6 +23,15 @@ type Secrets interface {
 	RedactString(s string) string
 	// RedactValue returns a deep copy of v with secret values replaced.
 	RedactValue(v any) any
+	// With returns a redaction that also hides extra values: the strings
+	// one run derived from secrets.
+	With(extra []string) Redaction
+}
+
+// Redaction hides secret values in text and JSON-like data.
+type Redaction interface {
+	RedactString(s string) string
+	RedactValue(v any) any
 }
 
 // Config wires an Engine.
@@ -38,6 +47,9 @@ type Config struct {
 	Workers int
 	// StepTimeout bounds one attempt of a step without its own timeout (default 30s).
 	StepTimeout time.Duration
+	// ExprLimits bound each evaluation of an expression or template in a
+	// step (zero fields: DefaultLimits).
+	ExprLimits Limits
 	// Retention bounds every flow's finished runs unless the flow sets its own.
 	Retention Retention
 	// PruneEvery is how often retention runs (default 10m).
@@ -71,6 +83,7 @@ type Engine struct {
 	timers  *timers
 	waiters sync.Map // run id → chan Reply
 	cancels sync.Map // run id → struct{}: cancel requested while executing
+	running sync.Map // run id → context.CancelFunc of its execution
 	listen  sync.Map // flow id → chan *TriggerData
 
 	startersMu sync.Mutex
@@ -143,17 +156,36 @@ func (e *Engine) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("load pending runs: %w", err)
 	}
+	// After a stop that was not clean, a run found `running` was executing
+	// at the crash. One found so MaxInterrupted starts in a row is failed
+	// instead of resumed: a run that kills the server cannot loop it.
+	clean, _ := e.store.GetMeta(ctx, cleanStopMeta)
+	if err := e.store.PutMeta(ctx, cleanStopMeta, []byte("0")); err != nil {
+		return fmt.Errorf("record start: %w", err)
+	}
 	sort.Slice(pending, func(i, j int) bool { return pending[i].ID < pending[j].ID })
+	resumed := 0
 	for _, r := range pending {
-		it := &item{runID: r.ID, flowID: r.FlowID}
+		if r.Status == RunRunning && string(clean) != "1" {
+			r.Interrupted++
+			if r.Interrupted >= MaxInterrupted {
+				e.finish(ctx, &runState{e: e, run: r}, RunFailed, interruptedMessage(r))
+				continue
+			}
+			if err := e.store.SaveRun(ctx, r); err != nil {
+				return fmt.Errorf("record interrupted run %s: %w", r.ID, err)
+			}
+		}
+		it := &item{runID: r.ID, flowID: r.FlowID, resumed: true}
 		if r.Status == RunWaiting && r.NextAt != nil && r.NextAt.After(e.now()) {
 			e.timers.add(*r.NextAt, it)
 		} else {
 			e.q.push(it)
 		}
+		resumed++
 	}
-	if len(pending) > 0 {
-		e.logf("resuming %d unfinished runs", len(pending))
+	if resumed > 0 {
+		e.logf("resuming %d unfinished runs", resumed)
 	}
 	for i := 0; i < e.cfg.Workers; i++ {
 		e.workers.Add(1)
@@ -170,7 +202,9 @@ func (e *Engine) Start(ctx context.Context) error {
 }
 
 // Close stops the starters and workers. Runs executing finish their current
-// step within grace; whatever is not finished resumes at the next start.
+// step within grace less stopWait; then their context ends (expressions and
+// outgoing calls stop) and Close returns within grace, whatever the steps do.
+// Whatever is not finished resumes at the next start.
 func (e *Engine) Close(grace time.Duration) {
 	if e.stop == nil {
 		return
@@ -186,11 +220,44 @@ func (e *Engine) Close(grace time.Duration) {
 	go func() { e.workers.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(grace):
+	case <-time.After(max(grace-stopWait, 0)):
 	}
 	e.stop() // steps still executing see their context end
-	e.workers.Wait()
-	e.wg.Wait()
+	stopped := make(chan struct{})
+	go func() { <-done; e.wg.Wait(); close(stopped) }()
+	select {
+	case <-stopped:
+		// Every worker left: runs stopped mid-step were not the cause.
+		_ = e.store.PutMeta(context.Background(), cleanStopMeta, []byte("1"))
+	case <-time.After(stopWait):
+		n := 0
+		e.running.Range(func(any, any) bool { n++; return true })
+		e.logf("stopping: %d runs still executing after %s; they resume at the next start", n, grace)
+	}
+}
+
+// stopWait is how long Close waits, after canceling, for steps to return.
+const stopWait = time.Second
+
+// cleanStopMeta records whether the last stop let every worker finish.
+const cleanStopMeta = "engine.clean_stop"
+
+// MaxInterrupted is how many starts in a row may find a run executing
+// after an unclean stop before it is failed instead of resumed.
+const MaxInterrupted = 2
+
+func interruptedMessage(r *Run) string {
+	at := "before its first step"
+	for _, s := range r.Steps {
+		if s.Status == StepRunning || s.Status == StepWaiting || s.Status == "" {
+			at = "step " + s.ID
+			break
+		}
+	}
+	if at == "before its first step" && len(r.Steps) > 0 {
+		at = "after step " + r.Steps[len(r.Steps)-1].ID
+	}
+	return fmt.Sprintf("stopped: the server stopped %d times in a row while this run executed %s; it is not resumed again (replay it once the cause is fixed)", r.Interrupted, at)
 }
 
 // Stats are counts for health pages and metrics.
@@ -674,8 +741,9 @@ func (e *Engine) ReplayMany(ctx context.Context, b BulkReplay) ([]string, error)
 	return ids, nil
 }
 
-// Cancel stops a queued, running or waiting run. A step executing now
-// finishes; the run then ends canceled.
+// Cancel stops a queued, running or waiting run. A step executing now is
+// stopped (its expressions and outgoing calls see their context end); the
+// run then ends canceled.
 func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	r, err := e.store.GetRun(ctx, runID)
 	if err != nil {
@@ -685,6 +753,9 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 		return fmt.Errorf("cancel run %s: it already ended %s: %w", runID, r.Status, ErrConflict)
 	}
 	e.cancels.Store(runID, struct{}{})
+	if stop, ok := e.running.Load(runID); ok {
+		stop.(context.CancelFunc)() // a step evaluating or calling out stops now
+	}
 	e.timers.remove(runID)
 	e.q.push(&item{runID: runID, flowID: r.FlowID})
 	return nil

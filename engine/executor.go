@@ -65,10 +65,22 @@ type runState struct {
 	ephemeral bool
 	// retrying: the run suspends for a retry backoff (not a delay).
 	retrying bool
+	// ctx ends when the run is canceled or the server stops.
+	ctx context.Context
+	// eval is what expressions run under (reused step by step).
+	eval Evaluation
+	// derived are strings this execution computed from secrets; red hides
+	// them with the secrets (built when derived grows).
+	derived []string
+	red     Redaction
 }
 
 func (e *Engine) execute(it *item) {
-	ctx := e.ctx
+	// Store writes are not abandoned at shutdown; rctx is the execution's
+	// own context, which Cancel and shutdown end.
+	ctx := context.WithoutCancel(e.ctx)
+	rctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
 	r := it.run
 	if r == nil {
 		var err error
@@ -92,7 +104,10 @@ func (e *Engine) execute(it *item) {
 		e.finish(ctx, st, RunFailed, fmt.Sprintf("flow %s version %d cannot run: %v", r.FlowID, r.FlowVersion, err))
 		return
 	}
+	e.running.Store(r.ID, cancel)
+	defer e.running.Delete(r.ID)
 	st := e.newState(r, c)
+	st.ctx = rctx
 	if r.Status != RunRunning {
 		r.Status = RunRunning
 		st.dirty = true
@@ -102,7 +117,23 @@ func (e *Engine) execute(it *item) {
 		r.StartedAt = &now
 	}
 	r.NextAt = nil
-	switch st.walk(ctx, c.Steps, "", nil) {
+	if it.resumed && st.dirty && !st.checkpoint(ctx) {
+		// A resumed run is marked running before it executes, so that a
+		// crash now is counted at the next start (see Start).
+		e.retryLater(it, errors.New(st.errMsg))
+		return
+	}
+	o := st.walk(rctx, c.Steps, "", nil)
+	if o != goOn && o != filtered {
+		if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
+			e.finish(ctx, st, RunCanceled, "canceled")
+			return
+		}
+		if e.ctx.Err() != nil {
+			return // shutting down: the run resumes from its last checkpoint
+		}
+	}
+	switch o {
 	case goOn:
 		e.finish(ctx, st, RunSucceeded, "")
 	case filtered:
@@ -110,10 +141,6 @@ func (e *Engine) execute(it *item) {
 	case failed:
 		e.finish(ctx, st, RunFailed, st.errMsg)
 	case suspended:
-		if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
-			e.finish(ctx, st, RunCanceled, "canceled")
-			return
-		}
 		at := st.wakeAt
 		r.Status = RunWaiting
 		r.NextAt = &at
@@ -128,10 +155,6 @@ func (e *Engine) execute(it *item) {
 			e.cfg.Fault("run.waiting_delay")
 		}
 	case aborted:
-		if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
-			e.finish(ctx, st, RunCanceled, "canceled")
-			return
-		}
 		e.retryLater(it, errors.New(st.errMsg))
 	}
 }
@@ -146,6 +169,7 @@ func (e *Engine) ExecuteNow(ctx context.Context, flowID string, t TriggerData) (
 	}
 	r := e.newRun(c, t)
 	st := e.newState(r, c)
+	st.ctx = ctx
 	st.ephemeral = true
 	r.Status = RunRunning
 	now := e.now().UTC()
@@ -199,6 +223,54 @@ func (e *Engine) newState(r *Run, c *Compiled) *runState {
 		st.steps[baseID(s.ID)] = stepEnv(s)
 	}
 	return st
+}
+
+// evaluation is what the step's expressions run under: the engine's limits,
+// no longer than the step's own timeout, stopped when the run is canceled.
+func (st *runState) evaluation(cs *CStep) *Evaluation {
+	st.eval.Ctx = st.ctx
+	st.eval.Limits = st.e.cfg.ExprLimits
+	if t := cs.Timeout.D(); t > 0 && (st.eval.Limits.Time <= 0 || t < st.eval.Limits.Time) {
+		st.eval.Limits.Time = t
+	}
+	if st.eval.Derived == nil {
+		st.eval.Derived = st.derive
+	}
+	return &st.eval
+}
+
+// derive records a string computed from secrets, to be redacted like one.
+func (st *runState) derive(s string) {
+	if len(s) < 4 || slices.Contains(st.derived, s) || len(st.derived) >= 256 {
+		return
+	}
+	st.derived = append(st.derived, s)
+	st.red = nil
+}
+
+func (st *runState) redaction() Redaction {
+	if len(st.derived) == 0 || st.e.cfg.Secrets == nil {
+		return nil
+	}
+	if st.red == nil {
+		st.red = st.e.cfg.Secrets.With(st.derived)
+	}
+	return st.red
+}
+
+// redact hides secrets and the values this run derived from them.
+func (st *runState) redact(s string) string {
+	if r := st.redaction(); r != nil {
+		return r.RedactString(s)
+	}
+	return st.e.redact(s)
+}
+
+func (st *runState) redactValue(v any) any {
+	if r := st.redaction(); r != nil && v != nil {
+		return r.RedactValue(v)
+	}
+	return st.e.redactValue(v)
 }
 
 // baseID strips a foreach prefix: "loop[2].send" → "send".
@@ -269,6 +341,10 @@ func (st *runState) envFor(sc *scope) map[string]any {
 // walk runs steps in order under prefix ("" at the top, "loop[2]." in a foreach).
 func (st *runState) walk(ctx context.Context, steps []*CStep, prefix string, sc *scope) outcome {
 	for _, cs := range steps {
+		if ctx.Err() != nil {
+			st.errMsg = "canceled"
+			return aborted // canceled or stopping: begin no other step
+		}
 		key := prefix + cs.ID
 		rec := st.recs[key]
 		if rec != nil && rec.Status.Done() {
@@ -317,7 +393,7 @@ func (st *runState) record(key string, cs *CStep) *StepRun {
 
 // done finishes a record (keeping out redacted) and publishes out to expressions.
 func (st *runState) done(cs *CStep, rec *StepRun, status StepStatus, out any, errMsg string) {
-	st.doneAs(cs, rec, status, st.e.redactValue(out), out, errMsg)
+	st.doneAs(cs, rec, status, st.redactValue(out), out, errMsg)
 }
 
 // doneAs is done with the record's value (stored, redacted) given apart
@@ -333,6 +409,7 @@ func (st *runState) doneAs(cs *CStep, rec *StepRun, status StepStatus, stored, o
 	}
 	rec.FinishedAt = &now
 	rec.DurationMS = float64(now.Sub(*rec.StartedAt).Microseconds()) / 1000
+	st.run.Interrupted = 0 // progress: earlier crashes were not this step's
 	env := stepEnv(rec)
 	env["output"] = out // later steps see the value; the record keeps it redacted
 	st.steps[cs.ID] = env
@@ -345,6 +422,13 @@ func (st *runState) doneAs(cs *CStep, rec *StepRun, status StepStatus, stored, o
 
 // fail records a step failure and decides whether the run goes on.
 func (st *runState) fail(cs *CStep, rec *StepRun, out any, msg string) outcome {
+	if st.ctx != nil && st.ctx.Err() != nil {
+		// Stopped by a cancel or shutdown, not by its own fault: a cancel
+		// marks the step canceled; after a shutdown it runs again.
+		rec.Status = StepRunning
+		st.errMsg = "canceled"
+		return aborted
+	}
 	st.done(cs, rec, StepFailed, out, msg)
 	return st.afterFail(cs, rec, msg)
 }
@@ -363,7 +447,9 @@ func (st *runState) checkpoint(ctx context.Context) bool {
 	if !st.dirty || st.ephemeral {
 		return true
 	}
-	if err := st.e.store.SaveRun(ctx, st.run); err != nil {
+	// A checkpoint is written even when the run was just canceled or the
+	// server is stopping: it records a finished side effect.
+	if err := st.e.store.SaveRun(context.WithoutCancel(ctx), st.run); err != nil {
 		st.errMsg = err.Error()
 		return false
 	}
@@ -376,9 +462,9 @@ func (st *runState) step(ctx context.Context, cs *CStep, key string, rec *StepRu
 	if rec == nil {
 		rec = st.record(key, cs)
 		if cs.cond != nil {
-			ok, err := cs.cond.Bool(env)
+			ok, err := cs.cond.Cond(st.evaluation(cs), env)
 			if err != nil {
-				return st.fail(cs, rec, nil, "if: "+st.e.redact(err.Error()))
+				return st.fail(cs, rec, nil, "if: "+st.redact(err.Error()))
 			}
 			if !ok {
 				st.done(cs, rec, StepSkipped, nil, "")
@@ -390,9 +476,9 @@ func (st *runState) step(ctx context.Context, cs *CStep, key string, rec *StepRu
 	}
 	switch cs.Type {
 	case StepFilter:
-		ok, err := cs.when.Bool(env)
+		ok, err := cs.when.Cond(st.evaluation(cs), env)
 		if err != nil {
-			return st.fail(cs, rec, nil, "when: "+st.e.redact(err.Error()))
+			return st.fail(cs, rec, nil, "when: "+st.redact(err.Error()))
 		}
 		st.done(cs, rec, StepSucceeded, map[string]any{"passed": ok}, "")
 		if !ok {
@@ -404,14 +490,14 @@ func (st *runState) step(ctx context.Context, cs *CStep, key string, rec *StepRu
 	case StepForeach:
 		return st.foreach(ctx, cs, rec, prefix, env)
 	case StepSet:
-		v, err := cs.with.Eval(env)
+		v, err := cs.with.Run(st.evaluation(cs), env)
 		if err != nil {
-			return st.fail(cs, rec, nil, "with."+st.e.redact(err.Error()))
+			return st.fail(cs, rec, nil, "with."+st.redact(err.Error()))
 		}
 		vars, _ := v.(map[string]any)["vars"].(map[string]any)
 		for k, x := range vars {
 			st.vars[k] = x
-			st.run.Vars[k] = st.e.redactValue(x)
+			st.run.Vars[k] = st.redactValue(x)
 		}
 		st.done(cs, rec, StepSucceeded, vars, "")
 		return goOn
@@ -420,15 +506,15 @@ func (st *runState) step(ctx context.Context, cs *CStep, key string, rec *StepRu
 	case StepRespond:
 		return st.respond(cs, rec, env)
 	case StepFail:
-		v, err := cs.with.Eval(env)
+		v, err := cs.with.Run(st.evaluation(cs), env)
 		if err != nil {
-			return st.fail(cs, rec, nil, "with."+st.e.redact(err.Error()))
+			return st.fail(cs, rec, nil, "with."+st.redact(err.Error()))
 		}
 		msg := Stringify(v.(map[string]any)["message"])
 		if msg == "" {
 			msg = "failed by a fail step"
 		}
-		return st.fail(cs, rec, nil, st.e.redact(msg))
+		return st.fail(cs, rec, nil, st.redact(msg))
 	}
 	return st.action(ctx, cs, rec, env)
 }
@@ -443,9 +529,9 @@ func (st *runState) branch(ctx context.Context, cs *CStep, rec *StepRun, prefix 
 	if chosen == -2 {
 		chosen = -1
 		for i, c := range cs.cases {
-			ok, err := c.when.Bool(env)
+			ok, err := c.when.Cond(st.evaluation(cs), env)
 			if err != nil {
-				return st.fail(cs, rec, nil, fmt.Sprintf("cases[%d].when: %s", i, st.e.redact(err.Error())))
+				return st.fail(cs, rec, nil, fmt.Sprintf("cases[%d].when: %s", i, st.redact(err.Error())))
 			}
 			if ok {
 				chosen = i
@@ -483,9 +569,9 @@ func (st *runState) foreach(ctx context.Context, cs *CStep, rec *StepRun, prefix
 	if rec.Status == StepRunning {
 		items, _ = rec.Input.([]any)
 	} else {
-		v, err := cs.items.Eval(env)
+		v, err := cs.items.Run(st.evaluation(cs), env)
 		if err != nil {
-			return st.fail(cs, rec, nil, "items: "+st.e.redact(err.Error()))
+			return st.fail(cs, rec, nil, "items: "+st.redact(err.Error()))
 		}
 		var ok bool
 		if items, ok = toList(v); !ok {
@@ -499,7 +585,7 @@ func (st *runState) foreach(ctx context.Context, cs *CStep, rec *StepRun, prefix
 			return st.fail(cs, rec, nil, fmt.Sprintf("items: %d items, more than max_items %d", len(items), limit))
 		}
 		rec.Status = StepRunning
-		rec.Input = st.e.redactValue(items)
+		rec.Input = st.redactValue(items)
 		st.dirty = true
 	}
 	outs := make([]any, len(items))
@@ -535,9 +621,9 @@ func (st *runState) delay(ctx context.Context, cs *CStep, rec *StepRun, env map[
 		st.done(cs, rec, StepSucceeded, map[string]any{"waited_until": rec.NextAt.Format(time.RFC3339Nano)}, "")
 		return goOn
 	}
-	v, err := cs.with.Eval(env)
+	v, err := cs.with.Run(st.evaluation(cs), env)
 	if err != nil {
-		return st.fail(cs, rec, nil, "with."+st.e.redact(err.Error()))
+		return st.fail(cs, rec, nil, "with."+st.redact(err.Error()))
 	}
 	m, _ := v.(map[string]any)
 	var at time.Time
@@ -572,9 +658,9 @@ func (st *runState) delay(ctx context.Context, cs *CStep, rec *StepRun, env map[
 }
 
 func (st *runState) respond(cs *CStep, rec *StepRun, env map[string]any) outcome {
-	v, err := cs.with.Eval(env)
+	v, err := cs.with.Run(st.evaluation(cs), env)
 	if err != nil {
-		return st.fail(cs, rec, nil, "with."+st.e.redact(err.Error()))
+		return st.fail(cs, rec, nil, "with."+st.redact(err.Error()))
 	}
 	m, _ := v.(map[string]any)
 	status := 200
@@ -611,19 +697,19 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		}
 	}
 	st.runEnv["attempt"] = attempt
-	v, err := cs.with.Eval(env)
+	v, err := cs.with.Run(st.evaluation(cs), env)
 	if err != nil {
 		rec.Attempts = attempt
-		return st.fail(cs, rec, nil, "with."+st.e.redact(err.Error()))
+		return st.fail(cs, rec, nil, "with."+st.redact(err.Error()))
 	}
 	cfg, err := DecodeWith(cs.spec, v, cs.action.New())
 	if err != nil {
 		rec.Attempts = attempt
-		return st.fail(cs, rec, nil, "with"+fieldSuffix(err)+": "+st.e.redact(decodeMessage(err))+st.missingSecrets(cs))
+		return st.fail(cs, rec, nil, "with"+fieldSuffix(err)+": "+st.redact(decodeMessage(err))+st.missingSecrets(cs))
 	}
 	rec.Status = StepRunning
 	rec.Attempts = attempt
-	rec.Input = st.e.redactValue(v)
+	rec.Input = st.redactValue(v)
 	rec.NextAt = nil
 	st.dirty = true
 	if !st.checkpoint(ctx) {
@@ -640,16 +726,16 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 	actx, cancel := context.WithTimeout(ctx, timeout)
 	var logs []string
 	sc := &StepContext{RunID: st.run.ID, FlowID: st.run.FlowID, StepID: rec.ID, Attempt: attempt,
-		IdempotencyKey: fmt.Sprintf("%s:%s:%d", st.run.ID, rec.ID, attempt),
+		IdempotencyKey: st.run.ID + ":" + rec.ID,
 		HTTP:           st.e.cfg.HTTP, Dial: st.e.cfg.Dial, KV: st.e.store, Now: st.e.now,
 		Log: func(msg string) { logs = append(logs, msg) }}
 	out, err := runAction(actx, cfg.(Action), sc)
 	cancel()
 	st.e.cfg.Fault("step.after_side_effect")
-	out = st.e.redactValue(out)
+	out = st.redactValue(out)
 	if len(logs) > 0 {
 		if m, ok := out.(map[string]any); ok {
-			m["logs"] = st.e.redactValue(toAnyList(logs))
+			m["logs"] = st.redactValue(toAnyList(logs))
 		}
 	}
 	// out is redacted once, above; the record and later steps share it.
@@ -661,7 +747,11 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		}
 		return goOn
 	}
-	msg := st.e.redact(err.Error()) + st.missingSecrets(cs)
+	if ctx.Err() != nil {
+		st.errMsg = "canceled"
+		return aborted // canceled or stopping: the record stays running
+	}
+	msg := st.redact(err.Error()) + st.missingSecrets(cs)
 	if errors.Is(err, context.DeadlineExceeded) && actx.Err() != nil {
 		msg = fmt.Sprintf("timed out after %s: %s", timeout, msg)
 	}
@@ -734,7 +824,7 @@ func (e *Engine) finish(ctx context.Context, st *runState, status RunStatus, msg
 	if status == RunCanceled {
 		// Steps the cancel interrupted say so instead of waiting forever.
 		for _, s := range r.Steps {
-			if s.Status == StepWaiting || s.Status == StepRunning {
+			if s.Status == StepWaiting || s.Status == StepRunning || s.Status == "" {
 				s.NextAt = nil
 				s.FinishedAt = &now
 				if s.Error != "" {
@@ -746,11 +836,11 @@ func (e *Engine) finish(ctx context.Context, st *runState, status RunStatus, msg
 		}
 	}
 	r.Status = status
-	r.Error = e.redact(msg)
+	r.Error = st.redact(msg)
 	r.NextAt = nil
 	r.FinishedAt = &now
 	if status == RunSucceeded || status == RunFiltered {
-		r.Output = e.redactValue(st.last)
+		r.Output = st.redactValue(st.last)
 	}
 	if err := e.store.SaveRun(ctx, r); err != nil {
 		e.retryLater(&item{runID: r.ID, flowID: r.FlowID}, err)

@@ -37,8 +37,10 @@ const (
 
 // Expr is a compiled expression, safe for concurrent use.
 type Expr struct {
-	src  string
-	prog *vm.Program
+	src     string
+	prog    *vm.Program
+	secret  bool // reads secrets: what it produces is derived from them
+	guarded bool // the program calls the budget (loops, string building)
 }
 
 // Source returns the expression's text.
@@ -62,15 +64,24 @@ func compile(src string, scope []string, asBool bool) (*Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := reservedName(tree.Node); err != nil {
+		return nil, err
+	}
 	if err := checkCost(tree.Node); err != nil {
 		return nil, err
 	}
-	env := make(types.Map, len(scope))
+	if err := checkNested(tree.Node); err != nil {
+		return nil, err
+	}
+	env := make(types.Map, len(scope)+1)
 	for _, n := range scope {
 		env[n] = types.Any
 	}
-	opts := []expr.Option{expr.Env(env), expr.MaxNodes(maxExprNodes), expr.Patch(nilSafe{})}
+	env[budgetName] = types.Any
+	g := &guard{}
+	opts := []expr.Option{expr.Env(env), expr.MaxNodes(maxExprNodes), expr.Patch(nilSafe{}), expr.Patch(g)}
 	opts = append(opts, functions...)
+	opts = append(opts, guardFunctions...)
 	if asBool {
 		opts = append(opts, expr.AsBool())
 	}
@@ -78,32 +89,103 @@ func compile(src string, scope []string, asBool bool) (*Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Expr{src: src, prog: prog}, nil
+	return &Expr{src: src, prog: prog, secret: readsSecrets(tree.Node), guarded: g.used}, nil
 }
 
-var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
+// evalState is a VM and a budget, pooled together.
+type evalState struct {
+	vm vm.VM
+	b  budget
+}
 
-// Eval runs the expression over env (plain maps, slices and values only). The
-// VM runs with expr's memory budget.
-func (e *Expr) Eval(env map[string]any) (out any, err error) {
-	m := vmPool.Get().(*vm.VM)
-	defer vmPool.Put(m)
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%v", r)
-		}
-	}()
-	m.MemoryBudget = 0 // reset to expr's default budget on each run
-	out, err = m.Run(e.prog, env)
+var evalPool = sync.Pool{New: func() any { return new(evalState) }}
+
+// Eval runs the expression over env (plain maps, slices and values only)
+// within DefaultLimits.
+func (e *Expr) Eval(env map[string]any) (any, error) { return e.Run(nil, env) }
+
+// Run evaluates the expression over env within ev's limits and context.
+// env gets the budget under a reserved name for the duration of the call:
+// one env must not be evaluated by two goroutines at once.
+func (e *Expr) Run(ev *Evaluation, env map[string]any) (out any, err error) {
+	s := evalPool.Get().(*evalState)
+	defer evalPool.Put(s)
+	s.b.reset(ev)
+	if e.guarded {
+		prev, had := env[budgetName]
+		env[budgetName] = &s.b
+		defer func() {
+			if had {
+				env[budgetName] = prev
+			} else {
+				delete(env, budgetName)
+			}
+		}()
+	}
+	out, err = e.run(s, env)
 	if err != nil {
-		return nil, fmt.Errorf("expression `%s`: %s", e.src, oneLine(err))
+		return nil, err
+	}
+	if n := sizeOf(out, s.b.limits.Output, 0); n > s.b.limits.Output {
+		return nil, fmt.Errorf("expression `%s`: stopped: its result is larger than %s (the expression output limit)", e.src, byteSize(s.b.limits.Output))
+	}
+	if ev != nil && ev.Derived != nil && e.secret {
+		deriveStrings(out, ev.Derived, 0)
 	}
 	return out, nil
 }
 
-// Bool runs a condition.
-func (e *Expr) Bool(env map[string]any) (bool, error) {
-	v, err := e.Eval(env)
+func (e *Expr) run(s *evalState, env map[string]any) (out any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("expression `%s`: %v", e.src, r)
+		}
+	}()
+	s.vm.MemoryBudget = uint(s.b.limits.Memory / 16) // expr counts list elements
+	out, err = s.vm.Run(e.prog, env)
+	if err != nil {
+		var le *limitError
+		if errors.As(err, &le) {
+			return nil, fmt.Errorf("expression `%s`: %w", e.src, le)
+		}
+		msg := oneLine(err)
+		if strings.Contains(msg, "memory budget exceeded") {
+			return nil, fmt.Errorf("expression `%s`: %w", e.src, s.b.memoryError())
+		}
+		return nil, fmt.Errorf("expression `%s`: %s", e.src, msg)
+	}
+	return out, nil
+}
+
+// deriveStrings hands every string in v to f.
+func deriveStrings(v any, f func(string), depth int) {
+	if depth > 32 {
+		return
+	}
+	switch x := v.(type) {
+	case string:
+		f(x)
+	case []any:
+		for _, e := range x {
+			deriveStrings(e, f, depth+1)
+		}
+	case []string:
+		for _, e := range x {
+			f(e)
+		}
+	case map[string]any:
+		for _, e := range x {
+			deriveStrings(e, f, depth+1)
+		}
+	}
+}
+
+// Bool runs a condition within DefaultLimits.
+func (e *Expr) Bool(env map[string]any) (bool, error) { return e.Cond(nil, env) }
+
+// Cond runs a condition within ev's limits and context.
+func (e *Expr) Cond(ev *Evaluation, env map[string]any) (bool, error) {
+	v, err := e.Run(ev, env)
 	if err != nil {
 		return false, err
 	}
@@ -188,6 +270,89 @@ func checkRepeat(args []ast.Node) error {
 		}
 	}
 	return fmt.Errorf("repeat needs a constant count of at most %d", maxRepeatCount)
+}
+
+// checkNested refuses a loop inside a loop when both run over data known
+// only at run time and the inner one does not depend on the outer item
+// (sum(trigger.body, {sum(trigger.body, {#})})): the work is the square of
+// the input. Inner loops over the item (all(#.tags, …)) stay allowed.
+func checkNested(root ast.Node) error {
+	var err error
+	ast.Walk(&root, visitFunc(func(n *ast.Node) {
+		outer, ok := (*n).(*ast.BuiltinNode)
+		if !ok || err != nil || len(outer.Arguments) < 2 || constCollection(outer.Arguments[0]) {
+			return
+		}
+		for _, a := range outer.Arguments[1:] {
+			p, ok := a.(*ast.PredicateNode)
+			if !ok {
+				continue
+			}
+			locals := map[string]bool{}
+			body := p.Node
+			ast.Walk(&body, visitFunc(func(m *ast.Node) {
+				if d, ok := (*m).(*ast.VariableDeclaratorNode); ok {
+					locals[d.Name] = true
+				}
+			}))
+			ast.Walk(&body, visitFunc(func(m *ast.Node) {
+				inner, ok := (*m).(*ast.BuiltinNode)
+				if !ok || err != nil || len(inner.Arguments) < 2 || !hasPredicate(inner) {
+					return
+				}
+				if c := inner.Arguments[0]; !constCollection(c) && !dependsOnItem(c, locals) {
+					err = fmt.Errorf("%s(…) inside %s(…) runs over the same data for every item: the work grows with the square of the input (loop over the item, e.g. #.field, or compute it once with let before the loop)", inner.Name, outer.Name)
+				}
+			}))
+		}
+	}))
+	return err
+}
+
+func hasPredicate(b *ast.BuiltinNode) bool {
+	for _, a := range b.Arguments {
+		if _, ok := a.(*ast.PredicateNode); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// constCollection: a literal array or a constant range, whose size is known at save.
+func constCollection(n ast.Node) bool {
+	switch x := n.(type) {
+	case *ast.ArrayNode:
+		return true
+	case *ast.BinaryNode:
+		return x.Operator == ".."
+	}
+	return false
+}
+
+// dependsOnItem reports whether n reads the closure's item (#, #acc, #index)
+// or a variable declared inside the closure.
+func dependsOnItem(n ast.Node, locals map[string]bool) bool {
+	found := false
+	ast.Walk(&n, visitFunc(func(m *ast.Node) {
+		switch x := (*m).(type) {
+		case *ast.PointerNode:
+			found = true
+		case *ast.IdentifierNode:
+			found = found || locals[x.Value]
+		}
+	}))
+	return found
+}
+
+// readsSecrets reports whether an expression reads the secrets object.
+func readsSecrets(root ast.Node) bool {
+	found := false
+	ast.Walk(&root, visitFunc(func(n *ast.Node) {
+		if id, ok := (*n).(*ast.IdentifierNode); ok && id.Value == "secrets" {
+			found = true
+		}
+	}))
+	return found
 }
 
 type visitFunc func(*ast.Node)
@@ -490,31 +655,52 @@ func (t *Template) HasExpr() bool {
 	return false
 }
 
-// Eval renders the value over env.
-func (t *Template) Eval(env map[string]any) (any, error) {
+// Eval renders the value over env within DefaultLimits.
+func (t *Template) Eval(env map[string]any) (any, error) { return t.Run(nil, env) }
+
+// Run renders the value over env; each expression runs within ev's limits,
+// and text built from several parts stays within the output limit.
+func (t *Template) Run(ev *Evaluation, env map[string]any) (any, error) {
 	switch t.kind {
 	case tplLiteral:
 		return t.lit, nil
 	case tplWhole:
-		return t.parts[0].expr.Eval(env)
+		return t.parts[0].expr.Run(ev, env)
 	case tplString:
+		limit := DefaultLimits.Output
+		if ev != nil {
+			limit = ev.Limits.withDefaults().Output
+		}
 		var b strings.Builder
+		secret := false
 		for _, p := range t.parts {
 			if p.expr == nil {
 				b.WriteString(p.text)
 				continue
 			}
-			v, err := p.expr.Eval(env)
+			v, err := p.expr.Run(ev, env)
 			if err != nil {
 				return nil, err
 			}
-			b.WriteString(Stringify(v))
+			if _, isStr := v.(string); !isStr && sizeOf(v, limit-b.Len(), 0) > limit-b.Len() {
+				return nil, fmt.Errorf("template: stopped: its text is larger than %s (the expression output limit)", byteSize(limit))
+			}
+			s := Stringify(v)
+			if b.Len()+len(s) > limit {
+				return nil, fmt.Errorf("template: stopped: its text is larger than %s (the expression output limit)", byteSize(limit))
+			}
+			b.WriteString(s)
+			secret = secret || p.expr.secret
 		}
-		return b.String(), nil
+		out := b.String()
+		if secret && ev != nil && ev.Derived != nil {
+			ev.Derived(out) // "Basic {{ base64(…secrets.X) }}" as a whole
+		}
+		return out, nil
 	case tplObject:
 		out := make(map[string]any, len(t.keys))
 		for _, k := range t.keys {
-			v, err := t.fields[k].Eval(env)
+			v, err := t.fields[k].Run(ev, env)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
@@ -524,7 +710,7 @@ func (t *Template) Eval(env map[string]any) (any, error) {
 	case tplArray:
 		out := make([]any, len(t.items))
 		for i, it := range t.items {
-			v, err := it.Eval(env)
+			v, err := it.Run(ev, env)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}

@@ -93,7 +93,9 @@ type StepContext struct {
 	StepID string
 	// Attempt counts from 1.
 	Attempt int
-	// IdempotencyKey is run_id:step_id:attempt — stable when a step is re-run after a crash.
+	// IdempotencyKey is run_id:step_id (with the foreach iteration in the
+	// step id): the same for every retry and crash re-run of the step in its
+	// run; only a replay (a new run) changes it.
 	IdempotencyKey string
 	// HTTP is a client whose dialer refuses blocked addresses (SSRF guard) on
 	// every connection and redirect. It has no overall timeout: ctx bounds it.

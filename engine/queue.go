@@ -35,6 +35,8 @@ type item struct {
 	runID  string
 	flowID string
 	run    *Run // nil: load from the store
+	// resumed: loaded at start, unfinished when the server last stopped.
+	resumed bool
 }
 
 func newQueue(limit func(string) int) *queue {

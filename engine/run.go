@@ -112,6 +112,10 @@ type Run struct {
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	// Truncated notes that large payloads were cut to the history size cap.
 	Truncated bool `json:"truncated,omitempty"`
+	// Interrupted counts the starts in a row that found this run executing
+	// after the server had stopped without a clean shutdown; a step that
+	// finishes sets it back to 0.
+	Interrupted int `json:"interrupted,omitempty"`
 }
 
 // StepRun is the record of one step instance in a run. Inside a foreach its ID

@@ -89,9 +89,17 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case err = <-errc:
 		logger.Printf("server stopped: %v", err)
 	}
-	logger.Printf("shutting down: no new requests; running steps get 10s to finish")
-	_ = srv.Shutdown(10 * time.Second)
-	eng.Close(10 * time.Second)
+	logger.Printf("shutting down: no new requests; running steps get up to 9s to finish")
+	// The server and the engine stop side by side within one deadline, so
+	// that the whole stop takes under 10 s whatever steps are doing.
+	const grace = 9 * time.Second
+	httpDone := make(chan struct{})
+	go func() { _ = srv.Shutdown(grace); close(httpDone) }()
+	eng.Close(grace)
+	select {
+	case <-httpDone:
+	case <-time.After(500 * time.Millisecond):
+	}
 	if ctl != nil {
 		ctl.Close()
 	}

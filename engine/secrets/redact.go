@@ -90,6 +90,12 @@ func (r *Redactor) String(s string) string {
 	return b.String()
 }
 
+// RedactString is String (engine.Redaction).
+func (r *Redactor) RedactString(s string) string { return r.String(s) }
+
+// RedactValue is Value (engine.Redaction).
+func (r *Redactor) RedactValue(v any) any { return r.Value(v) }
+
 // Value returns a deep copy of v with secret values redacted in every string
 // (map keys included). v is JSON-like data: maps, slices, strings, numbers,
 // booleans and nil; other values (structs, typed maps) are converted through

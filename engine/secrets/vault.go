@@ -99,4 +99,18 @@ func (v *Vault) RedactValue(x any) any {
 	return r.Value(x)
 }
 
+// With returns a redaction that also hides extra: the values one run
+// derived from secrets (a base64 of "user:" + secret, an upper-cased key).
+func (v *Vault) With(extra []string) engine.Redaction {
+	v.mu.RLock()
+	plain := make([]string, 0, len(v.values)+len(extra))
+	for _, x := range v.values {
+		if s, ok := x.(string); ok {
+			plain = append(plain, s)
+		}
+	}
+	v.mu.RUnlock()
+	return NewRedactor(append(plain, extra...))
+}
+
 var _ engine.Secrets = (*Vault)(nil)

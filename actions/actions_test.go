@@ -26,7 +26,7 @@ func testSC(t *testing.T) *engine.StepContext {
 	g := netguard.New([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")})
 	return &engine.StepContext{
 		RunID: "run_1", FlowID: "flow-1", StepID: "step_1", Attempt: 1,
-		IdempotencyKey: "run_1:step_1:1",
+		IdempotencyKey: "run_1:step_1",
 		HTTP:           g.HTTPClient(),
 		Dial:           g.DialContext,
 		KV:             newMemKV(),

@@ -1,11 +1,16 @@
 package ui_test
 
 import (
+	"bytes"
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/ui"
 	"golang.org/x/net/html"
 )
 
@@ -120,5 +125,57 @@ func TestStaticAndErrors(t *testing.T) {
 	}
 	if p := e.get("/static/nope.css"); p.code != http.StatusNotFound {
 		t.Errorf("missing static file: %d", p.code)
+	}
+}
+
+// TestSessionsStoredHashed: the database file holds neither the session id
+// the browser keeps nor the CSRF token the pages carry, only their hashes; a
+// session stored in clear (before hashing) no longer signs anyone in.
+func TestSessionsStoredHashed(t *testing.T) {
+	e := newUIEnv(t)
+	csrf := e.setup()
+	base, _ := url.Parse(e.base)
+	var raw string
+	for _, c := range e.client.Jar.Cookies(base) {
+		if c.Name == "hookflow_session" {
+			raw = c.Value
+		}
+	}
+	if raw == "" || csrf == "" {
+		t.Fatalf("no session cookie (%q) or CSRF token (%q)", raw, csrf)
+	}
+	var dump bytes.Buffer
+	if _, err := e.store.Backup(context.Background(), &dump); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, value string
+		want        bool
+	}{
+		{name: "raw session id", value: raw},
+		{name: "raw CSRF token", value: csrf},
+		{name: "hashed session id", value: ui.TokenHash(raw), want: true},
+		{name: "hashed CSRF token", value: ui.TokenHash(csrf), want: true},
+	} {
+		if got := bytes.Contains(dump.Bytes(), []byte(tc.value)); got != tc.want {
+			t.Errorf("%s in the database file: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	// The session works: a write with its token goes through.
+	if p := e.post("/logout", url.Values{"_csrf": {csrf}}); p.code != http.StatusSeeOther || p.location != "/login" {
+		t.Fatalf("logout: %d %q", p.code, p.location)
+	}
+	// A session stored the old way (id in clear) is not found any more.
+	u, err := e.store.GetUserByEmail(context.Background(), "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := "oldclearsessionid"
+	if err := e.store.PutSession(context.Background(), &engine.Session{ID: old, UserID: u.ID, CSRF: "oldcsrf", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	e.client.Jar.SetCookies(base, []*http.Cookie{{Name: "hookflow_session", Value: old, Path: "/"}})
+	if p := e.get("/flows"); p.code != http.StatusSeeOther || !strings.HasPrefix(p.location, "/login") {
+		t.Errorf("a session stored in clear still signs in: %d %q", p.code, p.location)
 	}
 }

@@ -42,7 +42,8 @@
 //	users_email    lower(email)               → userID
 //	tokens         tokenID                    → Token JSON
 //	tokens_hash    hash                       → tokenID
-//	sessions       sessionID                  → Session JSON
+//	sessions       sessionID                  → Session JSON (the UI stores
+//	                                            SHA-256 hashes as id and CSRF)
 //
 // runs_pending holds exactly the runs whose status is queued, running or
 // waiting: CreateRun and SaveRun maintain it in the transaction that writes

@@ -37,10 +37,9 @@ var (
 // holding the file like Open does) and reads only the two meta pages: its
 // cost does not grow with the file (0.05–8 ms for 1 GB). It does not walk
 // the pages: bbolt's tx.Check on 1 GB of 2 KB records took 0.6–3 s from the
-// page cache and 40 s from disk (2-core test VM), too slow for every
-// start; a
-// damaged page inside the file, or a file truncated while open, is met as an
-// error by guard, around every read and commit.
+// page cache and 40 s from disk (2-core test VM), too slow for every start.
+// A damaged page inside the file, or a file truncated while open, is met as
+// an error by guard, around every read and commit.
 func checkFile(path string, opts Options) error {
 	fi, err := os.Stat(path)
 	switch {

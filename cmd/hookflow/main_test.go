@@ -536,6 +536,8 @@ func TestRefusesMismatchedDatabase(t *testing.T) {
 			message: "the file was truncated (restore it from a backup)"},
 		{name: "database of another data dir", db: db, key: otherKey,
 			message: "the secret key does not match the one this data dir was created with"},
+		{name: "key file missing beside the database", db: db, key: nil,
+			message: "holds data sealed with a secret key, but " + "%DATA%/secret.key is missing"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -546,9 +548,12 @@ func TestRefusesMismatchedDatabase(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := os.WriteFile(filepath.Join(data, "secret.key"), tc.key, 0o600); err != nil {
-				t.Fatal(err)
+			if tc.key != nil {
+				if err := os.WriteFile(filepath.Join(data, "secret.key"), tc.key, 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
+			message := strings.ReplaceAll(tc.message, "%DATA%", data)
 			addr := freeAddr(t)
 			for _, args := range [][]string{
 				{"serve", "--addr", addr},
@@ -560,9 +565,12 @@ func TestRefusesMismatchedDatabase(t *testing.T) {
 				cmd.Env = append(os.Environ(), "HOOKFLOW_DATA="+data)
 				out, _ := cmd.CombinedOutput()
 				cancel()
-				if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), tc.message) {
-					t.Errorf("%s: exit %d, want 2 and %q in:\n%s", args[0], code, tc.message, out)
+				if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), message) {
+					t.Errorf("%s: exit %d, want 2 and %q in:\n%s", args[0], code, message, out)
 				}
+			}
+			if _, err := os.Stat(filepath.Join(data, "secret.key")); tc.key == nil && err == nil {
+				t.Error("a refused command created a key file")
 			}
 			if resp, err := http.Get("http://" + addr + "/setup"); err == nil {
 				resp.Body.Close()

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -130,6 +131,15 @@ func (s *settings) openStore(obs engine.Observer) (*boltstore.Store, error) {
 // HOOKFLOW_SECRET_KEY; a database made with another key fails with
 // secrets.ErrKeyMismatch.
 func (s *settings) keyring(ctx context.Context, st engine.Store) (*secrets.Keyring, error) {
+	if s.secretKey == "" {
+		// A database sealed with a key whose file is gone: say so, rather
+		// than generate a new key file that can never open it.
+		_, noFile := os.Stat(filepath.Join(s.data, secrets.KeyFile))
+		if _, err := st.GetMeta(ctx, secrets.MetaDataKey); err == nil && errors.Is(noFile, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open keyring: %s holds data sealed with a secret key, but %s is missing and HOOKFLOW_SECRET_KEY is not set: restore the key file (or set the key) it was created with: %w",
+				s.dbPath(), filepath.Join(s.data, secrets.KeyFile), secrets.ErrKeyMismatch)
+		}
+	}
 	key, err := secrets.LoadKey(s.data, s.secretKey)
 	if err != nil {
 		return nil, err

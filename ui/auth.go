@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -148,17 +149,42 @@ func need(role engine.Role) fiber.Handler {
 	}
 }
 
-// sessionPrincipal returns the logged-in user, or nil.
+// Sessions are stored hashed: the cookie holds the raw session id, the store
+// keeps sessionKey(id) as the session's ID and TokenHash of its CSRF token, so
+// a copy of the database file logs no one in. The CSRF token is derived from
+// the raw id (csrfToken), since pages must render it again on every request.
+// (Sessions made before this, stored in clear, no longer match: their users
+// sign in again.)
+
+// sessionKey is the stored id of the session whose cookie value is raw.
+func sessionKey(raw string) string { return TokenHash(raw) }
+
+// csrfToken is the CSRF token of the session whose cookie value is raw: a
+// keyed hash, so neither the page's token nor the stored hashes reveal the id.
+func csrfToken(raw string) string {
+	m := hmac.New(sha256.New, []byte(raw))
+	m.Write([]byte("hookflow csrf token"))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// sessionPrincipal returns the logged-in user, or nil. The principal's
+// Session is the request's copy: its CSRF field holds the raw token (for
+// forms and csrfOK), checked against the stored hash here.
 func (s *Server) sessionPrincipal(c *fiber.Ctx) *principal {
-	id := c.Cookies(sessionCookie)
-	if id == "" {
+	raw := c.Cookies(sessionCookie)
+	if raw == "" {
 		return nil
 	}
 	ctx := c.UserContext()
-	sess, err := s.store.GetSession(ctx, id)
+	sess, err := s.store.GetSession(ctx, sessionKey(raw))
 	if err != nil || time.Now().After(sess.ExpiresAt) {
 		return nil
 	}
+	csrf := csrfToken(raw)
+	if subtle.ConstantTimeCompare([]byte(TokenHash(csrf)), []byte(sess.CSRF)) != 1 {
+		return nil
+	}
+	sess.CSRF = csrf
 	u, err := s.store.GetUser(ctx, sess.UserID)
 	if err != nil {
 		return nil
@@ -224,20 +250,21 @@ func (s *Server) sameOrigin(c *fiber.Ctx) bool {
 // browser sent) and a fresh CSRF token.
 func (s *Server) startSession(c *fiber.Ctx, u *engine.User) error {
 	if old := c.Cookies(sessionCookie); old != "" {
-		_ = s.store.DeleteSession(c.UserContext(), old)
+		_ = s.store.DeleteSession(c.UserContext(), sessionKey(old))
 	}
-	sess := &engine.Session{ID: randomString(32), UserID: u.ID, CSRF: randomString(24), ExpiresAt: time.Now().Add(sessionTTL)}
+	raw := randomString(32)
+	sess := &engine.Session{ID: sessionKey(raw), UserID: u.ID, CSRF: TokenHash(csrfToken(raw)), ExpiresAt: time.Now().Add(sessionTTL)}
 	if err := s.store.PutSession(c.UserContext(), sess); err != nil {
 		return err
 	}
-	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: sess.ID, Path: "/", HTTPOnly: true, SameSite: "Lax",
+	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: raw, Path: "/", HTTPOnly: true, SameSite: "Lax",
 		Secure: s.secure, Expires: sess.ExpiresAt})
 	return nil
 }
 
 func (s *Server) endSession(c *fiber.Ctx) {
-	if id := c.Cookies(sessionCookie); id != "" {
-		_ = s.store.DeleteSession(c.UserContext(), id)
+	if raw := c.Cookies(sessionCookie); raw != "" {
+		_ = s.store.DeleteSession(c.UserContext(), sessionKey(raw))
 	}
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, SameSite: "Lax",
 		Secure: s.secure, Expires: time.Unix(0, 0)})

@@ -3,6 +3,7 @@ package ui
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,13 +70,21 @@ func (s *Server) loginPage(c *fiber.Ctx) error {
 	return s.render(c, fiber.StatusOK, views.Auth(views.AuthPage{Title: "Sign in", Next: c.Query("next")}))
 }
 
-// loginPost checks the password and starts a fresh session.
+// loginPost checks the password and starts a fresh session, when the login
+// limits admit the attempt (else 429 with Retry-After).
 func (s *Server) loginPost(c *fiber.Ctx) error {
 	if !s.sameOrigin(c) {
 		return fiber.NewError(fiber.StatusForbidden, "cross-origin request refused")
 	}
 	email := strings.TrimSpace(c.FormValue("email"))
 	next := c.FormValue("next")
+	addr, account := clientKey(c.IP()), accountKey(email)
+	if wait := s.logins.begin(addr, account); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		return s.render(c, fiber.StatusTooManyRequests, views.Auth(views.AuthPage{Title: "Sign in", Email: email, Next: next,
+			Error: fmt.Sprintf("Too many failed sign-ins. Try again in %s.", time.Duration(secs)*time.Second)}))
+	}
 	u, err := s.store.GetUserByEmail(c.UserContext(), email)
 	if err != nil && !errors.Is(err, engine.ErrNotFound) {
 		return err
@@ -89,6 +98,7 @@ func (s *Server) loginPost(c *fiber.Ctx) error {
 		return s.render(c, fiber.StatusUnauthorized, views.Auth(views.AuthPage{Title: "Sign in", Email: email, Next: next,
 			Error: "Wrong email or password."}))
 	}
+	s.logins.succeeded(addr, account)
 	if err := s.startSession(c, u); err != nil {
 		return err
 	}

@@ -38,6 +38,8 @@ type Deps struct {
 	// Fault, when set, is called at "webhook.after_commit": the run is
 	// stored, the answer not yet sent (crash tests kill the process there).
 	Fault func(point string)
+	// LoginLimits bound password guessing on /login (zero: the defaults).
+	LoginLimits LoginLimits
 }
 
 // Server holds the fiber app and what its handlers share.
@@ -47,6 +49,7 @@ type Server struct {
 	eng      *engine.Engine
 	store    engine.Store
 	limiters *triggers.Limiters
+	logins   *loginLimiter
 	secure   bool
 	// setupMu makes "create the first admin" happen once even when two
 	// setup forms are posted at the same moment.
@@ -73,6 +76,7 @@ func New(d Deps) *Server {
 	d.BaseURL = strings.TrimRight(d.BaseURL, "/")
 	s := &Server{Deps: d, eng: d.Engine, store: d.Engine.Store(), limiters: triggers.NewLimiters(),
 		secure: strings.HasPrefix(d.BaseURL, "https://")}
+	s.logins = newLoginLimiter(d.LoginLimits)
 	s.app = fiber.New(fiber.Config{
 		AppName:               "hookflow",
 		DisableStartupMessage: true,

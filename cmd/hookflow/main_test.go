@@ -492,3 +492,119 @@ func TestDedupeAcrossRestart(t *testing.T) {
 		t.Errorf("redelivery after a restart: %d %v, want 200 duplicate of %v", code, again, first["run_id"])
 	}
 }
+
+// TestRefusesMismatchedDatabase: a database that does not belong with the
+// data dir's key — emptied or missing beside the key file, truncated, or
+// made with another key — makes every command that opens the data dir exit 2
+// with a sentence saying so, without starting a server (no /setup open to the
+// first visitor) and without touching the file; a new data dir still starts.
+func TestRefusesMismatchedDatabase(t *testing.T) {
+	// A real installation: key file, sealed data key, a user and a secret.
+	orig := t.TempDir()
+	if _, errOut, code := cli(t, orig, "correct horse battery\n", "user", "create", "--email", "ann@example.com"); code != 0 {
+		t.Fatalf("user create: %s", errOut)
+	}
+	if _, errOut, code := cli(t, orig, "s3cret\n", "secrets", "set", "API_KEY"); code != 0 {
+		t.Fatalf("secrets set: %s", errOut)
+	}
+	db, err := os.ReadFile(filepath.Join(orig, "hookflow.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(filepath.Join(orig, "secret.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another data dir, with its own key.
+	other := t.TempDir()
+	if _, errOut, code := cli(t, other, "x\n", "secrets", "set", "OTHER"); code != 0 {
+		t.Fatalf("secrets set in another data dir: %s", errOut)
+	}
+	otherKey, _ := os.ReadFile(filepath.Join(other, "secret.key"))
+
+	cases := []struct {
+		name    string
+		db      []byte // nil: no database file
+		key     []byte
+		message string
+	}{
+		{name: "empty database beside the key file", db: []byte{}, key: key,
+			message: "hookflow.db is empty (0 bytes), but the key file secret.key beside it shows a database was created in this data dir"},
+		{name: "database missing beside the key file", db: nil, key: key,
+			message: "hookflow.db does not exist, but the key file secret.key beside it shows a database was created in this data dir"},
+		{name: "truncated database", db: db[:3*os.Getpagesize()], key: key,
+			message: "the file was truncated (restore it from a backup)"},
+		{name: "database of another data dir", db: db, key: otherKey,
+			message: "the secret key does not match the one this data dir was created with"},
+		{name: "key file missing beside the database", db: db, key: nil,
+			message: "holds data sealed with a secret key, but " + "%DATA%/secret.key is missing"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			data := t.TempDir()
+			dbPath := filepath.Join(data, "hookflow.db")
+			if tc.db != nil {
+				if err := os.WriteFile(dbPath, tc.db, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tc.key != nil {
+				if err := os.WriteFile(filepath.Join(data, "secret.key"), tc.key, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			message := strings.ReplaceAll(tc.message, "%DATA%", data)
+			addr := freeAddr(t)
+			for _, args := range [][]string{
+				{"serve", "--addr", addr},
+				{"token", "create", "--name", "x"},
+				{"flows", "export"},
+			} {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				cmd := exec.CommandContext(ctx, binary, args...)
+				cmd.Env = append(os.Environ(), "HOOKFLOW_DATA="+data)
+				out, _ := cmd.CombinedOutput()
+				cancel()
+				if code := cmd.ProcessState.ExitCode(); code != 2 || !strings.Contains(string(out), message) {
+					t.Errorf("%s: exit %d, want 2 and %q in:\n%s", args[0], code, message, out)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(data, "secret.key")); tc.key == nil && err == nil {
+				t.Error("a refused command created a key file")
+			}
+			if resp, err := http.Get("http://" + addr + "/setup"); err == nil {
+				resp.Body.Close()
+				t.Errorf("something answers /setup on %s: %d", addr, resp.StatusCode)
+			}
+			fi, err := os.Stat(dbPath)
+			switch {
+			case tc.db == nil && err == nil:
+				t.Errorf("a refused command created a %d-byte database", fi.Size())
+			case tc.db != nil && (err != nil || fi.Size() != int64(len(tc.db))):
+				t.Errorf("a refused command changed the database: %v", err)
+			}
+		})
+	}
+
+	// A new data dir still starts, with /setup open for the first admin.
+	t.Run("fresh data dir", func(t *testing.T) {
+		data := t.TempDir()
+		srv := startServer(t, data, freeAddr(t))
+		defer srv.stop()
+		resp, err := http.Get("http://" + srv.addr + "/setup")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /setup on a new data dir: %d", resp.StatusCode)
+		}
+		// The restored pair (database and its own key) starts too.
+		restored := t.TempDir()
+		os.WriteFile(filepath.Join(restored, "hookflow.db"), db, 0o600)
+		os.WriteFile(filepath.Join(restored, "secret.key"), key, 0o600)
+		if out, errOut, code := cli(t, restored, "", "secrets", "list"); code != 0 || out != "API_KEY\n" {
+			t.Errorf("database with its own key: %d %q %q", code, out, errOut)
+		}
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -102,26 +103,53 @@ func (s *settings) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 func (s *settings) dbPath() string { return filepath.Join(s.data, "hookflow.db") }
 
 // openStore opens the data dir's database; while a server holds it, it fails
-// within two seconds saying so.
+// within two seconds saying so. It refuses a database that does not belong
+// with this data dir's key: missing or empty while the key file exists,
+// truncated or unreadable (boltstore.ErrMissing, ErrDamaged), or made with
+// another key (secrets.ErrKeyMismatch) — never starting a fresh one.
 func (s *settings) openStore(obs engine.Observer) (*boltstore.Store, error) {
 	if err := os.MkdirAll(s.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", s.data, err)
 	}
 	// SPEC §1: fail within 2 s when a server holds the database.
-	st, err := boltstore.Open(s.dbPath(), boltstore.Options{Timeout: 1500 * time.Millisecond, Observer: obs})
+	opts := boltstore.Options{Timeout: 1500 * time.Millisecond, Observer: obs}
+	if _, err := os.Stat(filepath.Join(s.data, secrets.KeyFile)); err == nil {
+		opts.Existed = "the key file " + secrets.KeyFile + " beside it shows a database was created in this data dir (restore hookflow.db from a backup; to really start over, delete " + secrets.KeyFile + " too)"
+	}
+	st, err := boltstore.Open(s.dbPath(), opts)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := s.keyring(context.Background(), st); err != nil {
+		st.Close()
 		return nil, err
 	}
 	return st, nil
 }
 
-// openVault unlocks the secrets with the key file or HOOKFLOW_SECRET_KEY.
-func (s *settings) openVault(ctx context.Context, st engine.Store) (*secrets.Vault, error) {
+// keyring unlocks the data dir's keyring with the key file or
+// HOOKFLOW_SECRET_KEY; a database made with another key fails with
+// secrets.ErrKeyMismatch.
+func (s *settings) keyring(ctx context.Context, st engine.Store) (*secrets.Keyring, error) {
+	if s.secretKey == "" {
+		// A database sealed with a key whose file is gone: say so, rather
+		// than generate a new key file that can never open it.
+		_, noFile := os.Stat(filepath.Join(s.data, secrets.KeyFile))
+		if _, err := st.GetMeta(ctx, secrets.MetaDataKey); err == nil && errors.Is(noFile, fs.ErrNotExist) {
+			return nil, fmt.Errorf("open keyring: %s holds data sealed with a secret key, but %s is missing and HOOKFLOW_SECRET_KEY is not set: restore the key file (or set the key) it was created with: %w",
+				s.dbPath(), filepath.Join(s.data, secrets.KeyFile), secrets.ErrKeyMismatch)
+		}
+	}
 	key, err := secrets.LoadKey(s.data, s.secretKey)
 	if err != nil {
 		return nil, err
 	}
-	kr, err := secrets.NewKeyring(ctx, st, key)
+	return secrets.NewKeyring(ctx, st, key)
+}
+
+// openVault unlocks the secrets with the key file or HOOKFLOW_SECRET_KEY.
+func (s *settings) openVault(ctx context.Context, st engine.Store) (*secrets.Vault, error) {
+	kr, err := s.keyring(ctx, st)
 	if err != nil {
 		return nil, err
 	}

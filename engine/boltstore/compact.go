@@ -19,6 +19,9 @@ func Compact(path string, timeout time.Duration) (before, after int64, err error
 	if err != nil {
 		return 0, 0, fmt.Errorf("compact %s: %w", path, err)
 	}
+	if err := checkFile(path, Options{Timeout: timeout}); err != nil {
+		return 0, 0, fmt.Errorf("compact: %w", err)
+	}
 	src, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: timeout})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {

@@ -20,6 +20,16 @@
 // (I/O error, full disk) or when the store is closing. Reads use db.View
 // directly and never wait for the writer.
 //
+// # Damaged files
+//
+// Open refuses a file that is not the database it should be, before bbolt
+// maps it: empty, missing where the caller says one existed
+// (Options.Existed), shorter than its meta page says, or with no valid meta
+// page (checkFile; ErrMissing, ErrDamaged). Every read transaction, commit
+// and Open itself run under guard (debug.SetPanicOnFault plus recover), so a
+// file truncated while open makes reads fail with ErrDamaged instead of a
+// SIGBUS that kills the process; after a commit faults, writes are refused.
+//
 // # Layout
 //
 // Every bucket sits at the root; "\x00" separates the parts of compound keys
@@ -42,7 +52,8 @@
 //	users_email    lower(email)               → userID
 //	tokens         tokenID                    → Token JSON
 //	tokens_hash    hash                       → tokenID
-//	sessions       sessionID                  → Session JSON
+//	sessions       sessionID                  → Session JSON (the UI stores
+//	                                            SHA-256 hashes as id and CSRF)
 //
 // runs_pending holds exactly the runs whose status is queued, running or
 // waiting: CreateRun and SaveRun maintain it in the transaction that writes
@@ -86,6 +97,12 @@ type Options struct {
 	// grow the file past it is refused with engine.ErrUnavailable, as on a
 	// full disk.
 	MaxSize int
+	// Existed, when set, says how the caller knows that a database was
+	// created at this path before, and what to do, as a clause for the error
+	// message (e.g. "the key file secret.key shows one was created here"): a
+	// missing or empty file is then refused with ErrMissing instead of
+	// starting a new, empty database.
+	Existed string
 }
 
 const (
@@ -143,6 +160,11 @@ type Store struct {
 	lastOK      atomic.Int64
 	lastFail    atomic.Int64
 	lastFailErr atomic.Value
+	// broken holds the error of a commit that faulted or panicked inside
+	// bbolt (the file was truncated or damaged under the server): bbolt's
+	// state is then unknown, so every later write is refused with it and
+	// Close does not wait on bbolt's locks.
+	broken atomic.Value
 }
 
 // op is one write submitted to the writer: fn runs inside the write
@@ -182,26 +204,44 @@ func Open(path string, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("open store %s: %w", path, err)
 		}
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:         opts.Timeout,
-		FreelistType:    bolt.FreelistMapType,
-		InitialMmapSize: initialMmap,
-		MaxSize:         opts.MaxSize,
+	if err := checkFile(path, opts); err != nil {
+		return nil, err
+	}
+	var db *bolt.DB
+	err := guard(func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, &bolt.Options{
+			Timeout:         opts.Timeout,
+			FreelistType:    bolt.FreelistMapType,
+			InitialMmapSize: initialMmap,
+			MaxSize:         opts.MaxSize,
+		})
+		return err
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
-		return nil, fmt.Errorf("open store: database %s is in use by another hookflow process (waited %s): %w", path, opts.Timeout, ErrLocked)
+		return nil, lockedError(path, opts)
+	}
+	if errors.Is(err, errPanic) {
+		return nil, fmt.Errorf("open store %s: %w: %w", path, ErrDamaged, err)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
-			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
-				return fmt.Errorf("bucket %s: %w", name, err)
+	err = guard(func() error {
+		return db.Update(func(tx *bolt.Tx) error {
+			for _, name := range allBuckets {
+				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+					return fmt.Errorf("bucket %s: %w", name, err)
+				}
 			}
-		}
-		return nil
+			return nil
+		})
 	})
+	if errors.Is(err, ErrDamaged) || errors.Is(err, errPanic) {
+		// A fault may have left bbolt's locks held: do not wait on them in
+		// Close; the process is about to exit with this error.
+		return nil, fmt.Errorf("open store %s: %w: %w", path, ErrDamaged, err)
+	}
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
@@ -232,6 +272,9 @@ func (s *Store) Close() error {
 	close(s.ops)
 	s.mu.Unlock()
 	<-s.done
+	if err, _ := s.broken.Load().(error); err != nil {
+		return fmt.Errorf("close store: not closing a damaged database: %w", err)
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close store: %w", err)
 	}
@@ -275,9 +318,10 @@ func (s *Store) submit(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	return <-o.done
 }
 
-// view runs a read transaction, mapping a closed database to ErrUnavailable.
+// view runs a read transaction, mapping a closed database to ErrUnavailable;
+// a memory fault or panic while reading is an error (guard).
 func (s *Store) view(fn func(tx *bolt.Tx) error) error {
-	err := s.db.View(fn)
+	err := guard(func() error { return s.db.View(fn) })
 	if errors.Is(err, bolt.ErrDatabaseNotOpen) {
 		return fmt.Errorf("store is closed: %w", engine.ErrUnavailable)
 	}
@@ -314,6 +358,12 @@ var errOpFailed = errors.New("op failed")
 // commit runs the batch in one transaction and reports to every op. An op
 // that fails gets its own error and the others are rerun without it.
 func (s *Store) commit(batch []*op) {
+	if err, _ := s.broken.Load().(error); err != nil {
+		for _, o := range batch {
+			o.done <- commitError(err)
+		}
+		return
+	}
 	pending := batch
 	for pass := 0; len(pending) > 0; pass++ {
 		if pass >= maxFailingPasses {
@@ -325,14 +375,16 @@ func (s *Store) commit(batch []*op) {
 		failed := -1
 		var opErr error
 		start := time.Now()
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			for i, o := range pending {
-				if err := o.run(tx); err != nil {
-					failed, opErr = i, err
-					return errOpFailed
+		err := guard(func() error {
+			return s.db.Update(func(tx *bolt.Tx) error {
+				for i, o := range pending {
+					if err := o.run(tx); err != nil {
+						failed, opErr = i, err
+						return errOpFailed
+					}
 				}
-			}
-			return nil
+				return nil
+			})
 		})
 		switch {
 		case err == nil:
@@ -348,6 +400,9 @@ func (s *Store) commit(batch []*op) {
 			// if it had run alone and rolled back.
 			pending = append(pending[:failed:failed], pending[failed+1:]...)
 		default:
+			if errors.Is(err, ErrDamaged) || errors.Is(err, errPanic) {
+				s.broken.Store(err)
+			}
 			err = commitError(err)
 			for _, o := range pending {
 				o.done <- err

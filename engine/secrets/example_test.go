@@ -74,7 +74,7 @@ func Example() {
 	// Output:
 	// whsec_s3cr3t
 	// verify with [redacted] failed
-	// open keyring: the secret key does not match the one this data dir was created with (set HOOKFLOW_SECRET_KEY or restore secret.key of this data dir)
+	// open keyring: the secret key does not match the one this data dir was created with (set HOOKFLOW_SECRET_KEY or restore secret.key of this data dir; a hookflow.db copied from another data dir needs that dir's key)
 }
 
 func ExampleRedactor_Value() {

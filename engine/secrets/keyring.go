@@ -89,7 +89,7 @@ func NewKeyring(ctx context.Context, meta engine.MetaStore, masterKey []byte) (*
 	}
 	dataKey, err := open(master, sealed, dataKeyAAD)
 	if err != nil {
-		return nil, fmt.Errorf("open keyring: %w (set HOOKFLOW_SECRET_KEY or restore %s of this data dir)", ErrKeyMismatch, KeyFile)
+		return nil, fmt.Errorf("open keyring: %w (set HOOKFLOW_SECRET_KEY or restore %s of this data dir; a hookflow.db copied from another data dir needs that dir's key)", ErrKeyMismatch, KeyFile)
 	}
 	return newKeyring(dataKey)
 }

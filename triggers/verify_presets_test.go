@@ -182,7 +182,9 @@ func presetCases() []presetCase {
 		{name: "braintree", verify: Verify{Scheme: "braintree"}, secret: braintreeKey, old: "bt_old_key",
 			headers: map[string]string{"content-type": "application/x-www-form-urlencoded"},
 			body:    braintreeForm("pubkey|"+braintreeSig, braintreePayload),
-			tamper:  func(string) string { return braintreeForm("pubkey|"+braintreeSig, "PG5vdGlmaWNhdGlvbj48L25vdGlmaWNhdGlvbj4=\n") }},
+			tamper: func(string) string {
+				return braintreeForm("pubkey|"+braintreeSig, "PG5vdGlmaWNhdGlvbj48L25vdGlmaWNhdGlvbj4=\n")
+			}},
 		{name: "typeform", verify: Verify{Scheme: "typeform"}, secret: typeformSecret, old: "tf_old",
 			headers: with(jsonCT, "typeform-signature", typeformSig), body: typeformBody, tamper: appendSpace, missing: "typeform-signature"},
 		{name: "tally", verify: Verify{Scheme: "tally"}, secret: tallySecret, old: "tally_old",
@@ -349,7 +351,7 @@ func TestVerifyPresetDetails(t *testing.T) {
 		{name: "adyen/php library vector", verify: Verify{Scheme: "adyen", Secret: adyenPHPKey},
 			body: adyenBody(`{"additionalData":{"hmacSignature":"` + adyenPHPSig + `"},"pspReference":"7914073381342284","merchantAccountCode":"TestMerchant","merchantReference":"TestPayment-1407325143704","amount":{"value":1130,"currency":"EUR"},"eventCode":"AUTHORISATION","success":"true"}`)},
 		{name: "adyen/every item must match", verify: Verify{Scheme: "adyen", Secret: adyenHMACKey},
-			body: `{"live":"false","notificationItems":[{"NotificationRequestItem":` + adyenItemJSON + `},{"NotificationRequestItem":` + strings.Replace(adyenItemJSON, "AUTHORISATION", "CAPTURE", 1) + `}]}`,
+			body:    `{"live":"false","notificationItems":[{"NotificationRequestItem":` + adyenItemJSON + `},{"NotificationRequestItem":` + strings.Replace(adyenItemJSON, "AUTHORISATION", "CAPTURE", 1) + `}]}`,
 			wantErr: "notification item 1: no signature matched"},
 		{name: "adyen/item without signature", verify: Verify{Scheme: "adyen", Secret: adyenHMACKey},
 			body: adyenBody(`{"pspReference":"1"}`), wantErr: "notification item 0: missing or malformed additionalData.hmacSignature"},

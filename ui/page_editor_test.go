@@ -235,3 +235,39 @@ func TestListenPickerAndTest(t *testing.T) {
 		t.Errorf("picker lacks the step's output: %s", p.body)
 	}
 }
+
+// A provider preset's trigger card says where to paste the URL and find the
+// secret, the Verify menu lists the providers, and before any delivery the
+// picker offers the fields of the provider's sample event.
+func TestEditorVerifyPresetHintAndSample(t *testing.T) {
+	e := newUIEnv(t)
+	e.setup()
+	e.flow(`{"id":"pay","name":"Paddle","trigger":{"type":"webhook","with":{"verify":{"scheme":"paddle","secret":"{{ secrets.PADDLE }}"}}},"steps":[{"id":"say","type":"log","with":{"message":"hi"}}]}`)
+	e.flow(`{"id":"plain","name":"Plain","trigger":{"type":"webhook"},"steps":[{"id":"say","type":"log","with":{"message":"hi"}}]}`)
+
+	p := e.get("/flows/pay")
+	notes := text(mustTestID(t, p, "trigger-notes"))
+	if !strings.Contains(notes, "Paddle Billing: Paddle → Developer tools → Notifications") {
+		t.Errorf("trigger card notes = %q", notes)
+	}
+	menu := text(mustTestID(t, p, "input-trigger.with.verify.scheme"))
+	for _, s := range []string{"paypal", "paddle", "twilio", "sendgrid", "hmac"} {
+		if !strings.Contains(menu, s) {
+			t.Errorf("verify menu lacks %s: %q", s, menu)
+		}
+	}
+
+	p = e.htmx("/flows/pay/picker")
+	for _, want := range []string{"pick-item-trigger.body.event_id", "pick-item-trigger.body.data.status"} {
+		if byTestID(p.doc, want) == nil {
+			t.Errorf("picker lacks %s: %s", want, p.body)
+		}
+	}
+	p = e.htmx("/flows/plain/picker")
+	if byTestID(p.doc, "pick-item-trigger.body.event_id") != nil {
+		t.Errorf("a flow without a preset got a sample")
+	}
+	if byTestID(e.get("/flows/plain").doc, "trigger-notes") != nil {
+		t.Errorf("a flow without a preset got a hint")
+	}
+}

@@ -595,3 +595,40 @@ func FuzzReceivePresets(f *testing.F) {
 		}
 	})
 }
+
+// What docs/triggers.md says a webhook gets: an empty file input is "", a
+// form-encoded GitHub or Slack payload is a string json_decode reads, and a
+// list of secrets verifies while rotating.
+func TestVerifyDocClaims(t *testing.T) {
+	t.Run("empty file input", func(t *testing.T) {
+		body := "--X\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nAda\r\n--X\r\nContent-Disposition: form-data; name=\"cv\"; filename=\"\"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--X--\r\n"
+		ev, err := receive(t, Verify{Scheme: "token", Secret: "s"}, map[string]string{"content-type": "multipart/form-data; boundary=X", "authorization": "Bearer s"}, nil, body, time.Time{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := ev.Trigger.Body.(map[string]any); m["cv"] != "" || m["name"] != "Ada" || len(ev.Trigger.Files) != 0 {
+			t.Errorf("body %v, files %v", m, ev.Trigger.Files)
+		}
+	})
+	t.Run("form-encoded GitHub payload", func(t *testing.T) {
+		body := "payload=" + url.QueryEscape(`{"action":"opened","issue":{"number":7}}`)
+		sig := "sha256=" + macHex(sha256.New, octoSecret, body)
+		ev, err := receive(t, Verify{Scheme: "github", Secret: "{{ [secrets.OLD, secrets.NEW] }}"},
+			map[string]string{"content-type": "application/x-www-form-urlencoded", "x-hub-signature-256": sig, "x-github-delivery": "d-1"}, nil, body, time.Time{},
+			map[string]any{"OLD": "previous", "NEW": octoSecret})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := engine.CompileExpr("json_decode(trigger.body.payload).issue.number", []string{"trigger"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Eval(map[string]any{"trigger": TriggerMap(&ev.Trigger)})
+		if err != nil || engine.Stringify(got) != "7" {
+			t.Errorf("json_decode(payload).issue.number = %v, %v", got, err)
+		}
+		if ev.DedupeKey != "d-1" {
+			t.Errorf("dedupe key %q, want the X-GitHub-Delivery", ev.DedupeKey)
+		}
+	})
+}

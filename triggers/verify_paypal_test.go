@@ -135,16 +135,8 @@ func TestVerifyPayPal(t *testing.T) {
 	)
 	sig := p.sign(t, txID, txTime, webhookID, body)
 	headers := func(certURL string, kv ...string) map[string]string {
-		h := map[string]string{"content-type": "application/json", "paypal-transmission-id": txID, "paypal-transmission-time": txTime,
-			"paypal-transmission-sig": sig, "paypal-cert-url": certURL, "paypal-auth-algo": "SHA256withRSA"}
-		for i := 0; i+1 < len(kv); i += 2 {
-			if kv[i+1] == "" {
-				delete(h, kv[i])
-			} else {
-				h[kv[i]] = kv[i+1]
-			}
-		}
-		return h
+		return withHeaders(map[string]string{"content-type": "application/json", "paypal-transmission-id": txID, "paypal-transmission-time": txTime,
+			"paypal-transmission-sig": sig, "paypal-cert-url": certURL, "paypal-auth-algo": "SHA256withRSA"}, kv...)
 	}
 	good := srv.URL + paypalCertPath + "CERT-good"
 	secrets := map[string]any{"WEBHOOK_ID": webhookID, "OLD": "1JE4291016473214C"}

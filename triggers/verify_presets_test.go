@@ -136,6 +136,22 @@ func braintreeForm(sig, payload string) string {
 	return url.Values{"bt_signature": {sig}, "bt_payload": {payload}}.Encode()
 }
 
+// withHeaders copies h with the pairs kv set; an empty value removes the header.
+func withHeaders(h map[string]string, kv ...string) map[string]string {
+	out := map[string]string{}
+	for k, v := range h {
+		out[k] = v
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] == "" {
+			delete(out, kv[i])
+		} else {
+			out[kv[i]] = kv[i+1]
+		}
+	}
+	return out
+}
+
 // presetCase is one scheme's valid request; the tampering rows are derived from it.
 type presetCase struct {
 	name    string
@@ -156,27 +172,17 @@ type presetCase struct {
 
 func presetCases() []presetCase {
 	jsonCT := map[string]string{"content-type": "application/json"}
-	with := func(h map[string]string, kv ...string) map[string]string {
-		out := map[string]string{}
-		for k, v := range h {
-			out[k] = v
-		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			out[kv[i]] = kv[i+1]
-		}
-		return out
-	}
 	appendSpace := func(b string) string { return b + " " }
 	return []presetCase{
 		{name: "paddle", verify: Verify{Scheme: "paddle"}, secret: paddleSecret, old: "pdl_ntfset_old",
-			headers: with(jsonCT, "paddle-signature", "ts=1700000000;h1="+paddleSig), body: paddleBody, tamper: appendSpace,
+			headers: withHeaders(jsonCT, "paddle-signature", "ts=1700000000;h1="+paddleSig), body: paddleBody, tamper: appendSpace,
 			now: time.Unix(paddleTS+3, 0), missing: "paddle-signature", ts: time.Unix(paddleTS, 0), pol: tolOld, tol: DefaultTolerance},
 		{name: "square", verify: Verify{Scheme: "square", URL: squareURL}, secret: squareKey, old: "MCmhFRxGX82xMwg5FsaoQA",
-			headers: with(jsonCT, "x-square-hmacsha256-signature", squareSig), body: squareBody, tamper: appendSpace, missing: "x-square-hmacsha256-signature"},
+			headers: withHeaders(jsonCT, "x-square-hmacsha256-signature", squareSig), body: squareBody, tamper: appendSpace, missing: "x-square-hmacsha256-signature"},
 		{name: "razorpay", verify: Verify{Scheme: "razorpay"}, secret: razorpaySecret, old: "rzp_old",
-			headers: with(jsonCT, "x-razorpay-signature", razorpaySig, "x-razorpay-event-id", "evt_Razor1"), body: razorpayBody, tamper: appendSpace, missing: "x-razorpay-signature"},
+			headers: withHeaders(jsonCT, "x-razorpay-signature", razorpaySig, "x-razorpay-event-id", "evt_Razor1"), body: razorpayBody, tamper: appendSpace, missing: "x-razorpay-signature"},
 		{name: "lemonsqueezy", verify: Verify{Scheme: "lemonsqueezy"}, secret: lemonSecret, old: "ls_old",
-			headers: with(jsonCT, "x-signature", lemonSig), body: lemonBody, tamper: appendSpace, missing: "x-signature"},
+			headers: withHeaders(jsonCT, "x-signature", lemonSig), body: lemonBody, tamper: appendSpace, missing: "x-signature"},
 		{name: "adyen", verify: Verify{Scheme: "adyen"}, secret: adyenHMACKey, old: adyenPHPKey,
 			headers: jsonCT, body: adyenBody(adyenItemJSON), tamper: func(b string) string { return strings.Replace(b, "1130", "1131", 1) }},
 		{name: "braintree", verify: Verify{Scheme: "braintree"}, secret: braintreeKey, old: "bt_old_key",
@@ -186,32 +192,32 @@ func presetCases() []presetCase {
 				return braintreeForm("pubkey|"+braintreeSig, "PG5vdGlmaWNhdGlvbj48L25vdGlmaWNhdGlvbj4=\n")
 			}},
 		{name: "typeform", verify: Verify{Scheme: "typeform"}, secret: typeformSecret, old: "tf_old",
-			headers: with(jsonCT, "typeform-signature", typeformSig), body: typeformBody, tamper: appendSpace, missing: "typeform-signature"},
+			headers: withHeaders(jsonCT, "typeform-signature", typeformSig), body: typeformBody, tamper: appendSpace, missing: "typeform-signature"},
 		{name: "tally", verify: Verify{Scheme: "tally"}, secret: tallySecret, old: "tally_old",
-			headers: with(jsonCT, "tally-signature", tallySig), body: tallyBody, tamper: appendSpace, missing: "tally-signature"},
+			headers: withHeaders(jsonCT, "tally-signature", tallySig), body: tallyBody, tamper: appendSpace, missing: "tally-signature"},
 		{name: "webflow", verify: Verify{Scheme: "webflow"}, secret: webflowSecret, old: "wf_old",
-			headers: with(jsonCT, "x-webflow-signature", webflowSig, "x-webflow-timestamp", webflowTS), body: webflowBody, tamper: appendSpace,
+			headers: withHeaders(jsonCT, "x-webflow-signature", webflowSig, "x-webflow-timestamp", webflowTS), body: webflowBody, tamper: appendSpace,
 			now: time.Unix(1700000010, 0), missing: "x-webflow-signature", ts: time.Unix(1700000000, 0), pol: tolOld, tol: DefaultTolerance},
 		{name: "calendly", verify: Verify{Scheme: "calendly"}, secret: calendlyKey, old: "cal_old",
-			headers: with(jsonCT, "calendly-webhook-signature", "t=1700000000,v1="+calendlySig), body: calendlyBody, tamper: appendSpace,
+			headers: withHeaders(jsonCT, "calendly-webhook-signature", "t=1700000000,v1="+calendlySig), body: calendlyBody, tamper: appendSpace,
 			now: time.Unix(calendlyTS+10, 0), missing: "calendly-webhook-signature", ts: time.Unix(calendlyTS, 0), pol: tolOld, tol: 3 * time.Minute},
 		{name: "twilio form", verify: Verify{Scheme: "twilio", URL: twilioURL}, secret: twilioToken, old: "54321",
 			headers: map[string]string{"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": twilioSig},
 			body:    twilioForm, tamper: func(b string) string { return strings.Replace(b, "Digits=1234", "Digits=1235", 1) }, missing: "x-twilio-signature"},
 		{name: "twilio json", verify: Verify{Scheme: "twilio", URL: twilioJSONURL}, secret: twilioToken, old: "54321",
-			headers: with(jsonCT, "x-twilio-signature", twilioJSONSig), query: map[string][]string{"bodySHA256": {twilioJSONSHA}},
+			headers: withHeaders(jsonCT, "x-twilio-signature", twilioJSONSig), query: map[string][]string{"bodySHA256": {twilioJSONSHA}},
 			body: twilioJSONBody, tamper: appendSpace, missing: "x-twilio-signature"},
 		{name: "intercom", verify: Verify{Scheme: "intercom"}, secret: intercomSecret, old: "ic_old",
-			headers: with(jsonCT, "x-hub-signature", intercomSig), body: intercomBody, tamper: appendSpace, missing: "x-hub-signature"},
+			headers: withHeaders(jsonCT, "x-hub-signature", intercomSig), body: intercomBody, tamper: appendSpace, missing: "x-hub-signature"},
 		{name: "zendesk", verify: Verify{Scheme: "zendesk"}, secret: zendeskSecret, old: "zd_old",
-			headers: with(jsonCT, "x-zendesk-webhook-signature", zendeskSig, "x-zendesk-webhook-signature-timestamp", zendeskTS), body: zendeskBody, tamper: appendSpace,
+			headers: withHeaders(jsonCT, "x-zendesk-webhook-signature", zendeskSig, "x-zendesk-webhook-signature-timestamp", zendeskTS), body: zendeskBody, tamper: appendSpace,
 			now: time.Date(2024, 5, 2, 18, 44, 50, 0, time.UTC), missing: "x-zendesk-webhook-signature", ts: time.Date(2024, 5, 2, 18, 44, 43, 0, time.UTC), pol: tolOptIn},
 		{name: "mailgun", verify: Verify{Scheme: "mailgun"}, secret: mailgunKey, old: "key-old",
 			headers: jsonCT, body: mailgunJSON(mailgunTS, mailgunToken, mailgunSig),
 			tamper: func(string) string { return mailgunJSON(mailgunTS, mailgunToken+"0", mailgunSig) },
 			now:    time.Unix(mailgunTS+5, 0), ts: time.Unix(mailgunTS, 0), pol: tolOptIn},
 		{name: "sendgrid", verify: Verify{Scheme: "sendgrid"}, secret: sendgridKeyB64, old: sendgridOtherKey,
-			headers: with(jsonCT, "x-twilio-email-event-webhook-signature", sendgridSig, "x-twilio-email-event-webhook-timestamp", "1588788367"),
+			headers: withHeaders(jsonCT, "x-twilio-email-event-webhook-signature", sendgridSig, "x-twilio-email-event-webhook-timestamp", "1588788367"),
 			body:    sendgridBody, tamper: func(string) string { return "payload" }, now: time.Unix(sendgridTS+5, 0),
 			missing: "x-twilio-email-event-webhook-signature", ts: time.Unix(sendgridTS, 0), pol: tolOptIn},
 	}
@@ -253,19 +259,9 @@ func TestVerifyPresets(t *testing.T) {
 			{name: "secret not set", secret: "{{ secrets.NOPE }}", wantErr: "secret is empty"},
 		}
 		if pc.missing != "" {
-			h := map[string]string{}
-			for k, v := range pc.headers {
-				if k != pc.missing {
-					h[k] = v
-				}
-			}
-			rows = append(rows, row{name: "missing header", secret: "{{ secrets.NEW }}", headers: h, wantErr: "missing"})
-			h2 := map[string]string{}
-			for k, v := range pc.headers {
-				h2[k] = v
-			}
-			h2[pc.missing] = "!!not-a-signature!!"
-			rows = append(rows, row{name: "malformed header", secret: "{{ secrets.NEW }}", headers: h2, wantErr: "malformed"})
+			rows = append(rows,
+				row{name: "missing header", secret: "{{ secrets.NEW }}", headers: withHeaders(pc.headers, pc.missing, ""), wantErr: "missing"},
+				row{name: "malformed header", secret: "{{ secrets.NEW }}", headers: withHeaders(pc.headers, pc.missing, "!!not-a-signature!!"), wantErr: "malformed"})
 		}
 		if !pc.ts.IsZero() {
 			tol := pc.tol
@@ -329,16 +325,6 @@ func TestVerifyPresets(t *testing.T) {
 // Details of single schemes the generic table does not reach.
 func TestVerifyPresetDetails(t *testing.T) {
 	form := map[string]string{"content-type": "application/x-www-form-urlencoded"}
-	with := func(h map[string]string, kv ...string) map[string]string {
-		out := map[string]string{}
-		for k, v := range h {
-			out[k] = v
-		}
-		for i := 0; i+1 < len(kv); i += 2 {
-			out[kv[i]] = kv[i+1]
-		}
-		return out
-	}
 	tests := []struct {
 		name    string
 		verify  Verify
@@ -358,11 +344,11 @@ func TestVerifyPresetDetails(t *testing.T) {
 		{name: "adyen/not a notification", verify: Verify{Scheme: "adyen", Secret: adyenHMACKey}, body: `[1,2]`, wantErr: "not an Adyen notification"},
 		{name: "adyen/no items", verify: Verify{Scheme: "adyen", Secret: adyenHMACKey}, body: `{"live":"false","notificationItems":[]}`, wantErr: "no notificationItems"},
 		{name: "twilio/default port added by the sender", verify: Verify{Scheme: "twilio", Secret: twilioToken, URL: "https://mycompany.com:443/myapp.php?foo=1&bar=2"},
-			headers: with(form, "x-twilio-signature", twilioSig), body: twilioForm},
+			headers: withHeaders(form, "x-twilio-signature", twilioSig), body: twilioForm},
 		{name: "twilio/URL through a proxy differs", verify: Verify{Scheme: "twilio", Secret: twilioToken, URL: "http://mycompany.com/myapp.php?foo=1&bar=2"},
-			headers: with(form, "x-twilio-signature", twilioSig), body: twilioForm, wantErr: "no signature matched"},
+			headers: withHeaders(form, "x-twilio-signature", twilioSig), body: twilioForm, wantErr: "no signature matched"},
 		{name: "twilio/params in another order", verify: Verify{Scheme: "twilio", Secret: twilioToken, URL: twilioURL},
-			headers: with(form, "x-twilio-signature", twilioSig), body: "To=%2B18005551212&From=%2B12349013030&Digits=1234&Caller=%2B12349013030&CallSid=CA1234567890ABCDE"},
+			headers: withHeaders(form, "x-twilio-signature", twilioSig), body: "To=%2B18005551212&From=%2B12349013030&Digits=1234&Caller=%2B12349013030&CallSid=CA1234567890ABCDE"},
 		{name: "twilio/json body changed under its bodySHA256", verify: Verify{Scheme: "twilio", Secret: twilioToken, URL: twilioJSONURL},
 			headers: map[string]string{"x-twilio-signature": twilioJSONSig}, query: map[string][]string{"bodySHA256": {twilioJSONSHA}},
 			body: `{"CallSid":"CA0"}`, wantErr: "body does not match its bodySHA256"},

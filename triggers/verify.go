@@ -50,17 +50,21 @@ var secretScope = []string{"secrets"}
 // received, before the body is parsed. A request that fails gets 401.
 type Verify struct {
 	// Scheme is how the sender signs: "stripe", "github", "shopify", "slack",
-	// "standard" (Standard Webhooks, also Svix), "hmac" (any HMAC in a header),
-	// "basic" (HTTP Basic auth) or "token" (a shared token in a header).
+	// "standard" (Standard Webhooks, also Svix), a provider preset (Presets:
+	// "paypal", "paddle", "twilio" …), "hmac" (any HMAC in a header), "basic"
+	// (HTTP Basic auth) or "token" (a shared token in a header or the query).
 	Scheme string `json:"scheme"`
 	// Secret is the signing secret or token, usually {{ secrets.NAME }}:
 	// Stripe's whsec_… endpoint secret, GitHub's webhook secret, Shopify's app
-	// client secret, Slack's signing secret, Standard Webhooks' whsec_… secret.
-	// While rotating, a list of secrets ({{ [secrets.OLD, secrets.NEW] }}) is
+	// client secret, Slack's signing secret, Standard Webhooks' whsec_… secret;
+	// PayPal's webhook id, SendGrid's public verification key, Adyen's hex HMAC
+	// key, Braintree's private key, Twilio's Auth Token. While rotating, a list of secrets ({{ [secrets.OLD, secrets.NEW] }}) is
 	// accepted: any one may match.
 	Secret string `json:"secret,omitempty"`
-	// Tolerance is how old (Standard Webhooks: also how far in the future) a
-	// signed timestamp may be, for stripe, slack and standard. Default 5m.
+	// Tolerance is how old (and for slack, standard and the opt-in schemes
+	// zendesk, mailgun, sendgrid also how far in the future) a signed
+	// timestamp may be, for the schemes that sign one. Default 5m (calendly
+	// 3m; zendesk, mailgun and sendgrid: unchecked unless set).
 	Tolerance engine.Duration `json:"tolerance,omitempty"`
 	// Header names the header that carries the signature (hmac, required) or
 	// the token (token; default Authorization with a Bearer token).

@@ -51,7 +51,7 @@ var webhookKind = engine.TriggerKind{
 					{Name: "secret", Label: "Secret", Type: engine.FieldSecret, Placeholder: "{{ secrets.STRIPE_WHSEC }}",
 						Help: "The signing secret or token the sender shares with you. Store it under Secrets and refer to it as {{ secrets.NAME }}."},
 					{Name: "tolerance", Label: "Timestamp tolerance", Type: engine.FieldDuration, Default: "5m", Advanced: true,
-						Help: "For stripe, slack and standard: how old a signed timestamp may be before the request is refused as a replay."},
+						Help: "For schemes that sign a timestamp (stripe, slack, standard, paddle, webflow, calendly; zendesk, mailgun and sendgrid only when set): how old a signed timestamp may be before the request is refused as a replay."},
 					{Name: "header", Label: "Header", Type: engine.FieldText, Advanced: true,
 						Help: "hmac: the header holding the signature (required). token: the header holding the token (default Authorization: Bearer …)."},
 					{Name: "algorithm", Label: "Algorithm", Type: engine.FieldSelect, Options: []string{"sha256", "sha1", "sha512"}, Default: "sha256", Advanced: true,
@@ -115,7 +115,8 @@ type Webhook struct {
 	// was seen within DedupeWindow answers 200 {"run_id":…,"duplicate":true}
 	// and starts nothing. Default per verify scheme: Stripe's event id,
 	// GitHub's x-github-delivery, Shopify's x-shopify-event-id (else
-	// x-shopify-webhook-id), Standard Webhooks' webhook-id.
+	// x-shopify-webhook-id), Standard Webhooks' webhook-id, Slack's
+	// body.event_id, and each preset's event id (docs/triggers.md).
 	Dedupe string `json:"dedupe,omitempty"`
 	// DedupeWindow is how long dedupe keys are remembered. Default 168h (7 days).
 	DedupeWindow engine.Duration `json:"dedupe_window,omitempty"`

@@ -38,7 +38,7 @@ type testPKI struct {
 	key    *rsa.PrivateKey
 }
 
-func newTestPKI(t *testing.T) *testPKI {
+func newTestPKI(t testing.TB) *testPKI {
 	t.Helper()
 	caKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -78,7 +78,7 @@ func newTestPKI(t *testing.T) *testPKI {
 	return p
 }
 
-func (p *testPKI) sign(t *testing.T, id, when, webhookID, body string) string {
+func (p *testPKI) sign(t testing.TB, id, when, webhookID, body string) string {
 	t.Helper()
 	sum := sha256.Sum256(PayPalMessage(id, when, webhookID, []byte(body)))
 	sig, err := rsa.SignPKCS1v15(rand.Reader, p.key, crypto.SHA256, sum[:])
@@ -89,7 +89,7 @@ func (p *testPKI) sign(t *testing.T, id, when, webhookID, body string) string {
 }
 
 // certServer serves the PKI's files on 127.0.0.1 over TLS and counts fetches.
-func certServer(t *testing.T, p *testPKI) (*httptest.Server, *atomic.Int32) {
+func certServer(t testing.TB, p *testPKI) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n.Add(1)
@@ -236,6 +236,31 @@ func TestPayPalCertFetchGuarded(t *testing.T) {
 	} {
 		if err := paypalCerts.checkURL(u); err == nil {
 			t.Errorf("checkURL(%s) accepted", u)
+		}
+	}
+}
+
+// BenchmarkPayPalCached is a PayPal delivery once the certificate is cached:
+// one RSA-2048 verification and no network.
+func BenchmarkPayPalCached(b *testing.B) {
+	p := newTestPKI(b)
+	srv, _ := certServer(b, p)
+	old := paypalCerts
+	paypalCerts = testSource(srv, p)
+	defer func() { paypalCerts = old }()
+	const body = `{"id":"WH-1","event_type":"PAYMENT.CAPTURE.COMPLETED"}`
+	h := map[string]string{"content-type": "application/json", "paypal-transmission-id": "t1", "paypal-transmission-time": "2016-02-18T20:01:35Z",
+		"paypal-transmission-sig": p.sign(b, "t1", "2016-02-18T20:01:35Z", "WID", body), "paypal-cert-url": srv.URL + paypalCertPath + "CERT-good", "paypal-auth-algo": "SHA256withRSA"}
+	w := &Webhook{Verify: &Verify{Scheme: "paypal", Secret: "WID"}}
+	in := &engine.Inbound{Method: "POST", Headers: h, Raw: []byte(body)}
+	rc := &engine.ReceiveContext{Now: time.Now()}
+	if _, err := w.Receive(in, rc); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := w.Receive(in, rc); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

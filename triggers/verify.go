@@ -30,8 +30,10 @@ const (
 	SchemeToken    = "token"
 )
 
-// Schemes lists the verification schemes, in the order the editor offers them.
-var Schemes = []string{SchemeStripe, SchemeGitHub, SchemeShopify, SchemeSlack, SchemeStandard, SchemeHMAC, SchemeBasic, SchemeToken}
+// Schemes lists the verification schemes, in the order the editor offers
+// them: the first five, the provider presets (verify_*.go), then the generic ones.
+var Schemes = append(append([]string{SchemeStripe, SchemeGitHub, SchemeShopify, SchemeSlack, SchemeStandard},
+	presetSchemes()...), SchemeHMAC, SchemeBasic, SchemeToken)
 
 // DefaultTolerance is how far a signed timestamp may lie from now when
 // verify.tolerance is not set.
@@ -48,17 +50,21 @@ var secretScope = []string{"secrets"}
 // received, before the body is parsed. A request that fails gets 401.
 type Verify struct {
 	// Scheme is how the sender signs: "stripe", "github", "shopify", "slack",
-	// "standard" (Standard Webhooks, also Svix), "hmac" (any HMAC in a header),
-	// "basic" (HTTP Basic auth) or "token" (a shared token in a header).
+	// "standard" (Standard Webhooks, also Svix), a provider preset (Presets:
+	// "paypal", "paddle", "twilio" …), "hmac" (any HMAC in a header), "basic"
+	// (HTTP Basic auth) or "token" (a shared token in a header or the query).
 	Scheme string `json:"scheme"`
 	// Secret is the signing secret or token, usually {{ secrets.NAME }}:
 	// Stripe's whsec_… endpoint secret, GitHub's webhook secret, Shopify's app
-	// client secret, Slack's signing secret, Standard Webhooks' whsec_… secret.
-	// While rotating, a list of secrets ({{ [secrets.OLD, secrets.NEW] }}) is
+	// client secret, Slack's signing secret, Standard Webhooks' whsec_… secret;
+	// PayPal's webhook id, SendGrid's public verification key, Adyen's hex HMAC
+	// key, Braintree's private key, Twilio's Auth Token. While rotating, a list of secrets ({{ [secrets.OLD, secrets.NEW] }}) is
 	// accepted: any one may match.
 	Secret string `json:"secret,omitempty"`
-	// Tolerance is how old (Standard Webhooks: also how far in the future) a
-	// signed timestamp may be, for stripe, slack and standard. Default 5m.
+	// Tolerance is how old (and for slack, standard and the opt-in schemes
+	// zendesk, mailgun, sendgrid also how far in the future) a signed
+	// timestamp may be, for the schemes that sign one. Default 5m (calendly
+	// 3m; zendesk, mailgun and sendgrid: unchecked unless set).
 	Tolerance engine.Duration `json:"tolerance,omitempty"`
 	// Header names the header that carries the signature (hmac, required) or
 	// the token (token; default Authorization with a Bearer token).
@@ -74,9 +80,17 @@ type Verify struct {
 	Username string `json:"username,omitempty"`
 	// Password is the expected HTTP Basic password (basic), usually {{ secrets.NAME }}.
 	Password string `json:"password,omitempty"`
+	// URL is the flow URL exactly as entered in the provider's dashboard
+	// (twilio, square: they sign it), e.g. https://hooks.example.com/hooks/sms.
+	URL string `json:"url,omitempty"`
+	// Query names the query parameter that carries the token (token scheme),
+	// for senders that cannot set headers (Jotform: ?token=…). Its value is
+	// redacted from the run's trigger.query.
+	Query string `json:"query,omitempty"`
 
 	secret, username, password *engine.Template
 	newHash                    func() hash.Hash
+	defTol                     time.Duration // the preset's default tolerance
 }
 
 // compile checks the settings and compiles the templates; paths are relative
@@ -122,8 +136,8 @@ func (v *Verify) compile(ps *engine.Problems) {
 			v.secret = tpl("secret", v.Secret)
 		}
 	}
-	switch v.Scheme {
-	case SchemeStripe, SchemeSlack, SchemeStandard:
+	switch {
+	case v.Scheme == SchemeStripe || v.Scheme == SchemeSlack || v.Scheme == SchemeStandard || providers[v.Scheme].tol != tolNone:
 		if v.Tolerance < 0 {
 			ps.Add("verify.tolerance", "must not be negative")
 		}
@@ -131,6 +145,18 @@ func (v *Verify) compile(ps *engine.Problems) {
 		if v.Tolerance != 0 {
 			ps.Add("verify.tolerance", "not used by the %s scheme (it signs no timestamp)", v.Scheme)
 		}
+	}
+	v.defTol = providers[v.Scheme].defTol
+	if p, ok := providers[v.Scheme]; ok && p.needsURL {
+		v.compileURL(ps)
+	} else {
+		notUsed("url", v.URL)
+	}
+	v.Query = strings.TrimSpace(v.Query)
+	if v.Scheme != SchemeToken {
+		notUsed("query", v.Query)
+	} else if v.Query != "" && (v.Header != "" || v.Prefix != "") {
+		ps.Add("verify.query", "the token comes from a header or from the query, not both")
 	}
 	v.Header = strings.ToLower(strings.TrimSpace(v.Header))
 	switch v.Scheme {
@@ -167,6 +193,11 @@ func (v *Verify) compile(ps *engine.Problems) {
 			ps.Add("verify.secret", "%s", err.Error())
 		}
 	}
+	if p, ok := providers[v.Scheme]; ok && p.checkKey != nil && v.secret != nil && !v.secret.HasExpr() {
+		if err := p.checkKey(v.Secret); err != nil {
+			ps.Add("verify.secret", "%s", err.Error())
+		}
+	}
 }
 
 func oneLine(err error) string { return engine.OneLine(err) }
@@ -180,6 +211,9 @@ var errNoMatch = sigErr("no signature matched")
 func (v *Verify) tolerance() time.Duration {
 	if v.Tolerance > 0 {
 		return v.Tolerance.D()
+	}
+	if v.defTol > 0 {
+		return v.defTol
 	}
 	return DefaultTolerance
 }
@@ -249,6 +283,9 @@ func (v *Verify) check(in *engine.Inbound, rc *engine.ReceiveContext, now time.T
 	case SchemeHMAC:
 		return v.verifyHMAC(in.Headers, in.Raw, keys)
 	}
+	if p, ok := providers[v.Scheme]; ok {
+		return p.verify(v, in, keys, now)
+	}
 	return sigErr("unknown scheme %q", v.Scheme)
 }
 
@@ -295,37 +332,7 @@ func checkTimestamp(ts int64, now time.Time, tol time.Duration, future bool) err
 // hex are skipped and other schemes (v0) ignored; a header without t or with
 // no usable v1 is an error.
 func ParseStripeSignature(h string) (ts int64, sigs [][]byte, err error) {
-	haveT := false
-	for pair := range strings.SplitSeq(h, ",") {
-		k, val, ok := strings.Cut(strings.TrimSpace(pair), "=")
-		if !ok {
-			return 0, nil, errors.New("element without '='")
-		}
-		switch k {
-		case "t":
-			if haveT {
-				return 0, nil, errors.New("more than one timestamp")
-			}
-			ts, err = strconv.ParseInt(val, 10, 64)
-			if err != nil || ts < 0 {
-				return 0, nil, errors.New("timestamp is not a unix time")
-			}
-			haveT = true
-		case "v1":
-			b, err := hex.DecodeString(val)
-			if err != nil || len(sigs) >= maxSignatures {
-				continue
-			}
-			sigs = append(sigs, b)
-		}
-	}
-	if !haveT {
-		return 0, nil, errors.New("no timestamp")
-	}
-	if len(sigs) == 0 {
-		return 0, nil, errors.New("no v1 signature")
-	}
-	return ts, sigs, nil
+	return ParseKeyValueSignature(h, ',', "t", "v1")
 }
 
 func verifyStripe(h map[string]string, raw []byte, keys []string, now time.Time, tol time.Duration) error {
@@ -655,14 +662,24 @@ func (v *Verify) checkToken(in *engine.Inbound, rc *engine.ReceiveContext) error
 	if err != nil {
 		return err
 	}
-	name := v.tokenHeader()
-	hv := in.Headers[name]
-	if hv == "" {
-		return sigErr("missing %s header", name)
-	}
-	tok, err := ParseToken(hv, name == "authorization", v.Prefix)
-	if err != nil {
-		return sigErr("malformed %s header: %v", name, err)
+	var tok string
+	if v.Query != "" {
+		if vals := in.Query[v.Query]; len(vals) > 0 {
+			tok = vals[0]
+		}
+		if tok == "" {
+			return sigErr("missing %s query parameter", v.Query)
+		}
+	} else {
+		name := v.tokenHeader()
+		hv := in.Headers[name]
+		if hv == "" {
+			return sigErr("missing %s header", name)
+		}
+		tok, err = ParseToken(hv, name == "authorization", v.Prefix)
+		if err != nil {
+			return sigErr("malformed %s header: %v", name, err)
+		}
 	}
 	ok := false
 	for _, k := range keys {
@@ -724,6 +741,9 @@ func (v *Verify) credentialHeader() string {
 	case SchemeBasic:
 		return "authorization"
 	case SchemeToken:
+		if v.Query != "" {
+			return ""
+		}
 		return v.tokenHeader()
 	}
 	return ""

@@ -47,11 +47,11 @@ var webhookKind = engine.TriggerKind{
 				Help: "Check each request's signature or credentials before anything else; a request that fails gets 401.",
 				Fields: []engine.Field{
 					{Name: "scheme", Label: "Scheme", Type: engine.FieldSelect, Required: true, Options: Schemes,
-						Help: "How the sender signs: stripe, github, shopify, slack, standard (Standard Webhooks, Svix), hmac (any HMAC header), basic (user and password) or token (a shared token)."},
+						Help: "How the sender signs: a provider by name (Stripe, GitHub, PayPal, Paddle, Typeform, Twilio …; docs/triggers.md lists them), standard (Standard Webhooks, Svix), hmac (any HMAC header), basic (user and password) or token (a shared token)."},
 					{Name: "secret", Label: "Secret", Type: engine.FieldSecret, Placeholder: "{{ secrets.STRIPE_WHSEC }}",
 						Help: "The signing secret or token the sender shares with you. Store it under Secrets and refer to it as {{ secrets.NAME }}."},
 					{Name: "tolerance", Label: "Timestamp tolerance", Type: engine.FieldDuration, Default: "5m", Advanced: true,
-						Help: "For stripe, slack and standard: how old a signed timestamp may be before the request is refused as a replay."},
+						Help: "For schemes that sign a timestamp (stripe, slack, standard, paddle, webflow, calendly; zendesk, mailgun and sendgrid only when set): how old a signed timestamp may be before the request is refused as a replay."},
 					{Name: "header", Label: "Header", Type: engine.FieldText, Advanced: true,
 						Help: "hmac: the header holding the signature (required). token: the header holding the token (default Authorization: Bearer …)."},
 					{Name: "algorithm", Label: "Algorithm", Type: engine.FieldSelect, Options: []string{"sha256", "sha1", "sha512"}, Default: "sha256", Advanced: true,
@@ -63,9 +63,13 @@ var webhookKind = engine.TriggerKind{
 					{Name: "username", Label: "Username", Type: engine.FieldText, Help: "basic: the expected user name."},
 					{Name: "password", Label: "Password", Type: engine.FieldSecret, Placeholder: "{{ secrets.HOOK_PASSWORD }}",
 						Help: "basic: the expected password."},
+					{Name: "url", Label: "Signed URL", Type: engine.FieldText, Placeholder: "https://hooks.example.com/hooks/my-flow",
+						Help: "twilio, square: the flow URL exactly as entered in the provider's dashboard (they sign it; behind a proxy, the public URL)."},
+					{Name: "query", Label: "Token query parameter", Type: engine.FieldText, Advanced: true, Placeholder: "token",
+						Help: "token: read the token from this query parameter instead of a header (Jotform and other senders that cannot set headers)."},
 				}},
 			{Name: "dedupe", Label: "Dedupe key", Type: engine.FieldExpression, Placeholder: "trigger.body.id",
-				Help: "An expression giving each event's unique id: a request whose key was already seen within the window answers 200 with the first run and starts nothing. Stripe, GitHub, Shopify and Standard Webhooks verification supply a default."},
+				Help: "An expression giving each event's unique id: a request whose key was already seen within the window answers 200 with the first run and starts nothing. Each provider's verification supplies its event id as default (docs/triggers.md)."},
 			{Name: "dedupe_window", Label: "Dedupe window", Type: engine.FieldDuration, Default: "168h", Advanced: true,
 				Help: "How long a dedupe key is remembered."},
 			{Name: "respond", Label: "Response", Type: engine.FieldObject,
@@ -111,7 +115,8 @@ type Webhook struct {
 	// was seen within DedupeWindow answers 200 {"run_id":…,"duplicate":true}
 	// and starts nothing. Default per verify scheme: Stripe's event id,
 	// GitHub's x-github-delivery, Shopify's x-shopify-event-id (else
-	// x-shopify-webhook-id), Standard Webhooks' webhook-id.
+	// x-shopify-webhook-id), Standard Webhooks' webhook-id, Slack's
+	// body.event_id, and each preset's event id (docs/triggers.md).
 	Dedupe string `json:"dedupe,omitempty"`
 	// DedupeWindow is how long dedupe keys are remembered. Default 168h (7 days).
 	DedupeWindow engine.Duration `json:"dedupe_window,omitempty"`
@@ -339,7 +344,7 @@ func (w *Webhook) Receive(in *engine.Inbound, rc *engine.ReceiveContext) (*engin
 		Method:     in.Method,
 		Path:       in.Path,
 		Headers:    w.headers(in.Headers),
-		Query:      queryMap(in.Query),
+		Query:      w.query(in.Query),
 		Body:       parsed.Body,
 		Files:      parsed.Files,
 		ReceivedAt: in.ReceivedAt,
@@ -389,6 +394,11 @@ func defaultDedupe(scheme string, t *engine.TriggerData) any {
 		return header(t.Headers, "x-shopify-event-id", "x-shopify-webhook-id")
 	case SchemeStandard:
 		return header(t.Headers, "webhook-id", "svix-id")
+	case SchemeSlack: // Events API; slash commands and interactivity have none
+		return bodyField(t, "event_id")
+	}
+	if p, ok := providers[scheme]; ok && p.dedupe != nil {
+		return p.dedupe(t)
 	}
 	return nil
 }
@@ -424,6 +434,18 @@ func (w *Webhook) headers(h map[string]string) map[string]string {
 		out[k] = v
 	}
 	out[name] = "[redacted]"
+	return out
+}
+
+// query returns the query parameters for the run, with the token scheme's
+// query parameter redacted.
+func (w *Webhook) query(q map[string][]string) map[string]any {
+	out := queryMap(q)
+	if w.Verify != nil && w.Verify.Scheme == SchemeToken && w.Verify.Query != "" {
+		if _, ok := out[w.Verify.Query]; ok {
+			out[w.Verify.Query] = "[redacted]"
+		}
+	}
 	return out
 }
 

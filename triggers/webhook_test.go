@@ -270,7 +270,7 @@ func TestCompileProblems(t *testing.T) {
 		with string
 		want []string // "path: message fragment"
 	}{
-		{name: "unknown scheme", with: `{"verify":{"scheme":"paypal","secret":"x"}}`, want: []string{"verify.scheme: unknown scheme \"paypal\""}},
+		{name: "unknown scheme", with: `{"verify":{"scheme":"carrier-pigeon","secret":"x"}}`, want: []string{"verify.scheme: unknown scheme \"carrier-pigeon\""}},
 		{name: "missing scheme", with: `{"verify":{"secret":"x"}}`, want: []string{"verify.scheme: required"}},
 		{name: "missing secret", with: `{"verify":{"scheme":"stripe"}}`, want: []string{"verify.secret: required"}},
 		{name: "bad secret template", with: `{"verify":{"scheme":"github","secret":"{{ secrets. }}"}}`, want: []string{"verify.secret:"}},

@@ -329,9 +329,41 @@ func (s *Server) pickerFragment(c *fiber.Ctx) error {
 			groups = append(groups, views.PickGroup{Title: "Variables", Items: flatten("vars", toGeneric(r.Vars), 3, 60)})
 		}
 	}
+	if len(groups) == 0 {
+		if g, ok := s.presetSample(ctx, id); ok {
+			groups = append(groups, g)
+		}
+	}
 	groups = append(groups, views.PickGroup{Title: "Run and flow", Items: []views.PickItem{
 		{Expr: "run.id"}, {Expr: "flow.id"}, {Expr: "flow.name"}, {Expr: "now()"}}})
 	return s.render(c, fiber.StatusOK, views.Picker(groups))
+}
+
+// presetSample offers the fields of the verify preset's sample event (from
+// the provider's documentation) before the first delivery, so a flow can be
+// built from the fields the provider will send.
+func (s *Server) presetSample(ctx context.Context, id string) (views.PickGroup, bool) {
+	f, err := s.store.GetFlow(ctx, id)
+	if err != nil || f.Trigger.Type != "webhook" {
+		return views.PickGroup{}, false
+	}
+	var with struct {
+		Verify struct {
+			Scheme string `json:"scheme"`
+		} `json:"verify"`
+	}
+	if json.Unmarshal(f.Trigger.With, &with) != nil {
+		return views.PickGroup{}, false
+	}
+	p, ok := triggers.PresetFor(with.Verify.Scheme)
+	if !ok {
+		return views.PickGroup{}, false
+	}
+	body, err := triggers.DecodeJSON([]byte(p.Sample))
+	if err != nil {
+		return views.PickGroup{}, false
+	}
+	return views.PickGroup{Title: "Sample " + p.Name + " event (from its docs)", Items: flatten("trigger.body", body, 6, 200)}, true
 }
 
 func toGeneric(v any) any {
@@ -466,6 +498,10 @@ func (s *Server) triggerNotes(ctx context.Context, flowID, kind string, doc map[
 	if kind == "webhook" {
 		if n, ok := waitWarning(wm); ok {
 			notes = append(notes, n)
+		}
+		verify, _ := wm["verify"].(map[string]any)
+		if p, ok := triggers.PresetFor(fmt.Sprint(verify["scheme"])); ok {
+			notes = append(notes, views.TriggerNote{Text: p.Name + ": " + p.Hint})
 		}
 	}
 	for _, k := range []string{"poll", "reconcile"} {

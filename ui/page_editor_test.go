@@ -2,13 +2,21 @@ package ui_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/html"
+
+	"github.com/hookflow/hookflow/flows"
 )
 
 // edit submits the editor form as shown in p, with some inputs changed, and one action.
@@ -233,5 +241,94 @@ func TestListenPickerAndTest(t *testing.T) {
 		return strings.HasPrefix(attr(n, "data-testid"), "pick-item-steps.say.output")
 	})) == 0 {
 		t.Errorf("picker lacks the step's output: %s", p.body)
+	}
+}
+
+// A provider preset's trigger card says where to paste the URL and find the
+// secret, the Verify menu lists the providers, and before any delivery the
+// picker offers the fields of the provider's sample event.
+func TestEditorVerifyPresetHintAndSample(t *testing.T) {
+	e := newUIEnv(t)
+	e.setup()
+	e.flow(`{"id":"pay","name":"Paddle","trigger":{"type":"webhook","with":{"verify":{"scheme":"paddle","secret":"{{ secrets.PADDLE }}"}}},"steps":[{"id":"say","type":"log","with":{"message":"hi"}}]}`)
+	e.flow(`{"id":"plain","name":"Plain","trigger":{"type":"webhook"},"steps":[{"id":"say","type":"log","with":{"message":"hi"}}]}`)
+
+	p := e.get("/flows/pay")
+	notes := text(mustTestID(t, p, "trigger-notes"))
+	if !strings.Contains(notes, "Paddle Billing: Paddle → Developer tools → Notifications") {
+		t.Errorf("trigger card notes = %q", notes)
+	}
+	menu := text(mustTestID(t, p, "input-trigger.with.verify.scheme"))
+	for _, s := range []string{"paypal", "paddle", "twilio", "sendgrid", "hmac"} {
+		if !strings.Contains(menu, s) {
+			t.Errorf("verify menu lacks %s: %q", s, menu)
+		}
+	}
+
+	p = e.htmx("/flows/pay/picker")
+	for _, want := range []string{"pick-item-trigger.body.event_id", "pick-item-trigger.body.data.status"} {
+		if byTestID(p.doc, want) == nil {
+			t.Errorf("picker lacks %s: %s", want, p.body)
+		}
+	}
+	p = e.htmx("/flows/plain/picker")
+	if byTestID(p.doc, "pick-item-trigger.body.event_id") != nil {
+		t.Errorf("a flow without a preset got a sample")
+	}
+	if byTestID(e.get("/flows/plain").doc, "trigger-notes") != nil {
+		t.Errorf("a flow without a preset got a hint")
+	}
+}
+
+// The shipped Slack Events API flow answers Slack's url_verification with the
+// challenge (wait mode and a respond step), acknowledges events, and a retry
+// of the same event is a duplicate (Slack's default dedupe key body.event_id).
+func TestSlackEventsFlow(t *testing.T) {
+	e := newUIEnv(t)
+	const secret = "8f742231b10e8888abcd99yyyzzz85a5"
+	if err := e.secrets.Set(context.Background(), "SLACK_SIGNING_SECRET", secret); err != nil {
+		t.Fatal(err)
+	}
+	doc, err := fs.ReadFile(flows.FS, "slack-events.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.flow(string(doc))
+	send := func(body string, sign bool) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", e.base+"/hooks/slack-events", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		m := hmac.New(sha256.New, []byte(secret))
+		m.Write([]byte("v0:" + ts + ":" + body))
+		if sign {
+			req.Header.Set("X-Slack-Request-Timestamp", ts)
+			req.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(m.Sum(nil)))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tests := []struct {
+		name     string
+		body     string
+		sign     bool
+		wantCode int
+		want     string
+	}{
+		{"url_verification answered with the challenge", `{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`, true, 200, `{"challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}`},
+		{"unsigned refused", `{"type":"url_verification","challenge":"x"}`, false, 401, "missing X-Slack-Signature header"},
+		{"event acknowledged", `{"type":"event_callback","event_id":"Ev08MFMKH6","event":{"type":"message","text":"hi"}}`, true, 200, `{"ok":true}`},
+		{"retry of the same event is a duplicate", `{"type":"event_callback","event_id":"Ev08MFMKH6","event":{"type":"message","text":"hi"}}`, true, 200, `"duplicate":true`},
+	}
+	for _, tc := range tests {
+		code, body := send(tc.body, tc.sign)
+		if code != tc.wantCode || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %s, want %d with %s", tc.name, code, body, tc.wantCode, tc.want)
+		}
 	}
 }

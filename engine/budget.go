@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"time"
 
@@ -259,6 +260,15 @@ var guardFunctions = []expr.Option{
 	expr.Function("__tick", func(p ...any) (any, error) {
 		return nil, p[0].(*budget).tick()
 	}),
+	// __collect ticks for a closure whose results pile up (map, filter,
+	// groupBy, sortBy): each one also costs a list slot.
+	expr.Function("__collect", func(p ...any) (any, error) {
+		b := p[0].(*budget)
+		if err := b.charge(16); err != nil {
+			return nil, err
+		}
+		return nil, b.tick()
+	}),
 	// __size charges its second argument's size (times a factor) and returns it.
 	expr.Function("__size", func(p ...any) (any, error) {
 		return p[1], p[0].(*budget).chargeValue(p[1], p[2].(int))
@@ -314,6 +324,62 @@ var guardFunctions = []expr.Option{
 		}
 		return strings.Replace(s, old, repl, count), nil
 	}),
+	// __uniq is expr's uniq without its quadratic scan over scalars.
+	expr.Function("__uniq", func(p ...any) (any, error) {
+		b := p[0].(*budget)
+		rv := reflect.ValueOf(p[1])
+		if rv.Kind() != reflect.Slice && rv.Kind() != reflect.Array {
+			return nil, fmt.Errorf("cannot uniq %s", rv.Kind())
+		}
+		if err := b.charge(16 * rv.Len()); err != nil {
+			return nil, err
+		}
+		seen := map[any]bool{}
+		var rest []any // values that are not scalars, compared one by one
+		out := []any{}
+		for i := 0; i < rv.Len(); i++ {
+			v := rv.Index(i).Interface()
+			if k, ok := scalarKey(v); ok {
+				if !seen[k] {
+					seen[k] = true
+					out = append(out, v)
+				}
+				continue
+			}
+			dup := false
+			for _, r := range rest {
+				if err := b.tick(); err != nil {
+					return nil, err
+				}
+				if runtime.Equal(v, r) {
+					dup = true
+					break
+				}
+			}
+			if !dup {
+				rest = append(rest, v)
+				out = append(out, v)
+			}
+		}
+		return out, nil
+	}),
+	// __matches bounds a regular expression built at run time: matching
+	// costs the input's length times the pattern's.
+	expr.Function("__matches", func(p ...any) (any, error) {
+		s, ok1 := p[1].(string)
+		pat, ok2 := p[2].(string)
+		if !ok1 || !ok2 {
+			return nil, fmt.Errorf("matches: want strings, got %T and %T", p[1], p[2])
+		}
+		if len(pat) > 4096 || len(s)*max(len(pat), 1) > 64<<20 {
+			return nil, &limitError{fmt.Sprintf("a pattern of %d bytes over %d bytes of text is too much work (the expression regex limit)", len(pat), len(s))}
+		}
+		re, err := regexp.Compile(pat)
+		if err != nil {
+			return nil, err
+		}
+		return re.MatchString(s), nil
+	}),
 	expr.Function("__join", func(p ...any) (any, error) {
 		b := p[0].(*budget)
 		glue := ""
@@ -353,6 +419,24 @@ var guardFunctions = []expr.Option{
 	}),
 }
 
+// scalarKey is the map key under which expr's Equal finds v equal to
+// others: numbers by value, strings, booleans and nil.
+func scalarKey(v any) (any, bool) {
+	switch x := v.(type) {
+	case nil:
+		return struct{}{}, true
+	case string, bool:
+		return x, true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return nil, false
+}
+
 // sizeCharged are the builtins and helpers that copy, decode or serialize
 // their arguments: each argument is charged its size (times the factor)
 // before the call.
@@ -364,8 +448,11 @@ var sizeCharged = map[string]int{
 	"urlquery": 3,
 }
 
+// collecting are the closure builtins whose results pile up as they loop.
+var collecting = map[string]bool{"map": true, "filter": true, "groupBy": true, "sortBy": true}
+
 // guarded are the builtins replaced by a budget-checking version.
-var guarded = map[string]string{"repeat": "__repeat", "replace": "__replace", "join": "__join"}
+var guarded = map[string]string{"repeat": "__repeat", "replace": "__replace", "join": "__join", "uniq": "__uniq"}
 
 // guard is the patch that puts the budget checks into a program.
 type guard struct{ used bool }
@@ -376,20 +463,32 @@ func (g *guard) Visit(node *ast.Node) {
 	before := *node
 	defer func() { g.used = g.used || *node != before || isGuardCall(*node) }()
 	switch n := (*node).(type) {
-	case *ast.PredicateNode:
-		tick := &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__tick"}, Arguments: []ast.Node{budgetRef()}}
-		n.Node = &ast.SequenceNode{Nodes: []ast.Node{tick, n.Node}}
-	case *ast.BinaryNode:
-		if n.Operator == "+" && maybeString(n.Left) && maybeString(n.Right) && !(isConst(n.Left) && isConst(n.Right)) {
-			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__add"},
-				Arguments: []ast.Node{budgetRef(), n.Left, n.Right}})
-		}
 	case *ast.BuiltinNode:
+		fn := "__tick"
+		if collecting[n.Name] {
+			fn = "__collect"
+		}
+		for _, a := range n.Arguments {
+			if p, ok := a.(*ast.PredicateNode); ok && !ticked(p.Node) {
+				tick := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: []ast.Node{budgetRef()}}
+				p.Node = &ast.SequenceNode{Nodes: []ast.Node{tick, p.Node}}
+			}
+		}
 		if g, ok := guarded[n.Name]; ok {
 			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: g},
 				Arguments: append([]ast.Node{budgetRef()}, n.Arguments...)})
 		} else if f, ok := sizeCharged[n.Name]; ok {
 			chargeArgs(n.Arguments, f)
+		}
+	case *ast.BinaryNode:
+		if n.Operator == "matches" && !isConst(n.Right) {
+			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__matches"},
+				Arguments: []ast.Node{budgetRef(), n.Left, n.Right}})
+			return
+		}
+		if n.Operator == "+" && maybeString(n.Left) && maybeString(n.Right) && !(isConst(n.Left) && isConst(n.Right)) {
+			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__add"},
+				Arguments: []ast.Node{budgetRef(), n.Left, n.Right}})
 		}
 	case *ast.CallNode:
 		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
@@ -400,11 +499,23 @@ func (g *guard) Visit(node *ast.Node) {
 	}
 }
 
+// ticked reports whether a closure body already starts with a tick.
+func ticked(n ast.Node) bool {
+	seq, ok := n.(*ast.SequenceNode)
+	if !ok || len(seq.Nodes) == 0 {
+		return false
+	}
+	c, ok := seq.Nodes[0].(*ast.CallNode)
+	if !ok {
+		return false
+	}
+	id, ok := c.Callee.(*ast.IdentifierNode)
+	return ok && (id.Value == "__tick" || id.Value == "__collect")
+}
+
 func isGuardCall(n ast.Node) bool {
 	switch x := n.(type) {
-	case *ast.PredicateNode:
-		return true
-	case *ast.CallNode, *ast.BuiltinNode:
+	case *ast.CallNode, *ast.BuiltinNode, *ast.SequenceNode:
 		found := false
 		ast.Walk(&x, visitFunc(func(m *ast.Node) {
 			if id, ok := (*m).(*ast.IdentifierNode); ok && id.Value == budgetName {

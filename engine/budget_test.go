@@ -54,6 +54,7 @@ func TestEvaluationLimits(t *testing.T) {
 		{"string() of refs", `len(string(map(1..5000, trigger.raw))) > 0`, "memory limit"},
 		{"iterations", `sum(trigger.body, {#}) + sum(trigger.body, {#}) + sum(trigger.body, {#}) + sum(trigger.body, {#}) + sum(trigger.body, {#}) + sum(trigger.body, {#}) > 0`, "iteration limit"},
 		{"result too large", `map(1..1000, trigger.raw)`, "output limit"},
+		{"regex built from input", `trigger.raw matches trigger.raw`, "regex limit"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,6 +158,9 @@ func TestGuardKeepsMeaning(t *testing.T) {
 		{`len(toJSON(trigger.body.items)) > 10`, true},
 		{`json_decode('{"a":1}').a`, float64(1)},
 		{`map(1..3, {# * 2})`, []any{2, 4, 6}},
+		{`uniq([1, 1.0, 'a', 'a', 2, [1], [1]])`, []any{1, "a", 2, []any{1}}},
+		{`'abc' matches '^a'`, true},
+		{`trigger.body.name matches ('^' + 'A')`, true},
 	}
 	for _, tc := range tests {
 		e, err := engine.CompileExpr(tc.src, engine.StepScope)

@@ -38,6 +38,10 @@ type Deps struct {
 	// Fault, when set, is called at "webhook.after_commit": the run is
 	// stored, the answer not yet sent (crash tests kill the process there).
 	Fault func(point string)
+	// DeliveryKeep and DeliveryMaxAge bound each flow's delivery records
+	// (defaults DefaultDeliveryKeep, DefaultDeliveryMaxAge).
+	DeliveryKeep   int
+	DeliveryMaxAge time.Duration
 }
 
 // Server holds the fiber app and what its handlers share.
@@ -51,6 +55,9 @@ type Server struct {
 	// setupMu makes "create the first admin" happen once even when two
 	// setup forms are posted at the same moment.
 	setupMu sync.Mutex
+	// deliveries records webhook deliveries off the answer's path (nil when
+	// the store keeps none).
+	deliveries *deliveryRecorder
 }
 
 // DefaultMaxBody is the global body limit when none is set: 1 MiB, SPEC §2.
@@ -87,6 +94,7 @@ func New(d Deps) *Server {
 		IdleTimeout:  120 * time.Second,
 		ErrorHandler: s.errorHandler,
 	})
+	s.startDeliveries()
 	s.routes()
 	return s
 }
@@ -95,7 +103,13 @@ func New(d Deps) *Server {
 func (s *Server) App() *fiber.App { return s.app }
 
 // Shutdown stops accepting connections and waits for open requests.
-func (s *Server) Shutdown(timeout time.Duration) error { return s.app.ShutdownWithTimeout(timeout) }
+func (s *Server) Shutdown(timeout time.Duration) error {
+	err := s.app.ShutdownWithTimeout(timeout)
+	if s.deliveries != nil {
+		s.deliveries.close()
+	}
+	return err
+}
 
 func (s *Server) routes() {
 	app := s.app
@@ -121,6 +135,7 @@ func (s *Server) routes() {
 	api.Post("/flows/:id/listen", need(engine.RoleEditor), s.apiListen)
 	api.Get("/flows/:id/sample", s.apiSample)
 	api.Get("/flows/:id/versions", s.apiFlowVersions)
+	api.Get("/flows/:id/deliveries", s.apiDeliveries)
 	api.Get("/flows/:id/versions/:version", s.apiFlowVersion)
 	api.Post("/flows/:id/versions/:version/restore", need(engine.RoleEditor), s.apiRestoreVersion)
 	api.Post("/flows/validate", s.apiValidateFlow)

@@ -66,6 +66,40 @@ type deliveryRecorder struct {
 	// written counts stored deliveries (tests wait on it).
 	written atomic.Uint64
 	logs    map[string]*logWindow // only the writer goroutine touches it
+	budget  map[string]*refusedBudget
+}
+
+// refusedBudget caps the refused deliveries recorded per flow: a bucket of
+// keep tokens refilled at keep per refusedRefill. Beyond it refused requests
+// are counted as dropped, so a flood costs the writer (and the store's
+// commits, shared with accepted webhooks) a bounded amount of work; the
+// bucket holds a whole bound's worth, so short bursts are all on record.
+type refusedBudget struct {
+	tokens float64
+	last   time.Time
+}
+
+const refusedRefill = 10 * time.Second
+
+// allowRefused takes a token from the flow's budget.
+func (r *deliveryRecorder) allowRefused(flowID string, now time.Time) bool {
+	b := r.budget[flowID]
+	if b == nil {
+		if len(r.budget) > 10000 {
+			clear(r.budget)
+		}
+		b = &refusedBudget{tokens: float64(r.keep), last: now}
+		r.budget[flowID] = b
+	}
+	if d := now.Sub(b.last); d > 0 {
+		b.tokens = min(float64(r.keep), b.tokens+float64(r.keep)*d.Seconds()/refusedRefill.Seconds())
+		b.last = now
+	}
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // logWindow rate-limits refused-request log lines of one flow.
@@ -77,7 +111,7 @@ type logWindow struct {
 func newDeliveryRecorder(st engine.DeliveryStore, keep int, maxAge time.Duration, reason func(error, int) string, logf func(string, ...any)) *deliveryRecorder {
 	r := &deliveryRecorder{store: st, keep: keep, maxAge: maxAge, reason: reason, logf: logf,
 		q: make(chan *pendingDelivery, deliveryQueue), stop: make(chan struct{}), done: make(chan struct{}),
-		logs: map[string]*logWindow{}}
+		logs: map[string]*logWindow{}, budget: map[string]*refusedBudget{}}
 	go r.run()
 	return r
 }
@@ -163,14 +197,23 @@ func (r *deliveryRecorder) cutoff() time.Time {
 func (r *deliveryRecorder) write(batch []*pendingDelivery) {
 	ds := make([]*engine.Delivery, 0, len(batch))
 	for _, p := range batch {
+		if p.err != nil {
+			r.logRefused(p)
+			if !r.allowRefused(p.flowID, p.at) {
+				r.dropped.Add(1)
+				continue
+			}
+		}
 		d := &engine.Delivery{ID: engine.NewID(), FlowID: p.flowID, ReceivedAt: p.at, Method: p.method,
 			Path: p.path, Status: p.status, Outcome: p.outcome, RunID: p.runID, Size: p.size,
 			Headers: maskedHeaders(p.header, p.mask)}
 		if p.err != nil {
 			d.Reason = r.reason(p.err, p.status)
-			r.logRefused(p, d.Reason)
 		}
 		ds = append(ds, d)
+	}
+	if len(ds) == 0 {
+		return
 	}
 	if err := r.store.AddDeliveries(context.Background(), ds, r.keep, r.cutoff()); err != nil {
 		r.dropped.Add(uint64(len(ds)))
@@ -182,7 +225,7 @@ func (r *deliveryRecorder) write(batch []*pendingDelivery) {
 
 // logRefused logs one line per refused request, at most refusedLogBurst per
 // flow per refusedLogWindow; the next line says how many were not logged.
-func (r *deliveryRecorder) logRefused(p *pendingDelivery, reason string) {
+func (r *deliveryRecorder) logRefused(p *pendingDelivery) {
 	w := r.logs[p.flowID]
 	if w == nil || p.at.Sub(w.start) >= refusedLogWindow {
 		skipped := 0
@@ -207,7 +250,7 @@ func (r *deliveryRecorder) logRefused(p *pendingDelivery, reason string) {
 		return
 	}
 	w.n++
-	r.logf("webhook %s refused: %s %d from %s: %s", p.flowID, p.method, p.status, p.remote, reason)
+	r.logf("webhook %s refused: %s %d from %s: %s", p.flowID, p.method, p.status, p.remote, r.reason(p.err, p.status))
 }
 
 // maskedHeaders parses a raw header block into lower-case names and values,
@@ -255,7 +298,7 @@ func secretHeader(name string) bool {
 // droppedCollector exposes the recorder's drop count on /metrics.
 func (r *deliveryRecorder) collector() prometheus.Collector {
 	return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "hookflow_deliveries_dropped_total",
-		Help: "Delivery records not kept because their queue was full or the store refused them."},
+		Help: "Delivery records not kept: their queue was full, a flow's refused requests came faster than its bound per 10 s, or the store refused them."},
 		func() float64 { return float64(r.dropped.Load()) })
 }
 
@@ -291,7 +334,7 @@ func (s *Server) recordDelivery(c *fiber.Ctx, flowID string, code int, res *hook
 // startDeliveries starts the recorder when the store keeps deliveries.
 func (s *Server) startDeliveries() {
 	st, ok := s.store.(engine.DeliveryStore)
-	if !ok {
+	if !ok || s.DeliveryKeep < 0 {
 		return
 	}
 	if s.DeliveryKeep <= 0 {

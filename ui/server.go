@@ -39,7 +39,8 @@ type Deps struct {
 	// stored, the answer not yet sent (crash tests kill the process there).
 	Fault func(point string)
 	// DeliveryKeep and DeliveryMaxAge bound each flow's delivery records
-	// (defaults DefaultDeliveryKeep, DefaultDeliveryMaxAge).
+	// (defaults DefaultDeliveryKeep, DefaultDeliveryMaxAge); a negative
+	// DeliveryKeep records none.
 	DeliveryKeep   int
 	DeliveryMaxAge time.Duration
 }

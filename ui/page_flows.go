@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -345,4 +346,78 @@ func (s *Server) flowEnabled(c *fiber.Ctx) error {
 		state = "on"
 	}
 	return redirectFlash(c, "/flows", "ok", f.Name+" is "+state+".")
+}
+
+// deliveriesPage is a flow's Deliveries tab.
+func (s *Server) deliveriesPage(c *fiber.Ctx) error {
+	id := c.Params("id")
+	f, err := s.store.GetFlow(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	rows, err := s.deliveryRows(c, id)
+	if err != nil {
+		return err
+	}
+	p := views.DeliveriesPage{Page: s.page(c, "Deliveries · "+f.Name, "flows"), FlowID: id, FlowName: f.Name,
+		HookURL: s.webhookURL(id), Rows: rows}
+	for _, o := range []engine.DeliveryOutcome{engine.DeliveryRun, engine.DeliveryDuplicate, engine.DeliveryRefused, engine.DeliveryCaptured} {
+		p.Outcomes = append(p.Outcomes, views.Option{Value: string(o), Label: string(o), Selected: c.Query("outcome") == string(o)})
+	}
+	return s.render(c, fiber.StatusOK, views.Deliveries(p))
+}
+
+// deliveryRowsFragment is what the Deliveries tab polls.
+func (s *Server) deliveryRowsFragment(c *fiber.Ctx) error {
+	rows, err := s.deliveryRows(c, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, views.DeliveryTable(rows))
+}
+
+func (s *Server) deliveryRows(c *fiber.Ctx, flowID string) (views.DeliveryRows, error) {
+	ds, next, err := s.listDeliveries(c, flowID)
+	if err != nil {
+		return views.DeliveryRows{}, err
+	}
+	now := time.Now()
+	outcome := c.Query("outcome")
+	rows := views.DeliveryRows{Filtered: outcome != ""}
+	for _, d := range ds {
+		row := views.DeliveryRow{ID: d.ID, Method: d.Method, Path: d.Path, Status: d.Status, Outcome: string(d.Outcome),
+			Reason: d.Reason, RunID: d.RunID, Size: byteSize(d.Size), Ago: ago(d.ReceivedAt, now), At: stamp(d.ReceivedAt)}
+		names := make([]string, 0, len(d.Headers))
+		for name := range d.Headers {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			row.Headers = append(row.Headers, views.Option{Value: name, Label: d.Headers[name]})
+		}
+		rows.Deliveries = append(rows.Deliveries, row)
+	}
+	base := "/flows/" + flowID + "/deliveries"
+	q := ""
+	if outcome != "" {
+		q = "outcome=" + url.QueryEscape(outcome)
+	}
+	if next != "" {
+		rows.NextURL = base + "?" + q + "&cursor=" + url.QueryEscape(next)
+	}
+	if c.Query("cursor") == "" {
+		rows.PollURL = base + "/rows?" + q
+	}
+	return rows, nil
+}
+
+// byteSize renders a size for people.
+func byteSize(n int) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }

@@ -47,6 +47,8 @@ func (s *Server) pageRoutes(app *fiber.App) {
 	app.Get("/flows/:id/sample", auth, s.listenPoll)
 	app.Get("/flows/:id/picker", auth, s.pickerFragment)
 	app.Get("/flows/:id/versions", auth, s.versionsPage)
+	app.Get("/flows/:id/deliveries", auth, s.deliveriesPage)
+	app.Get("/flows/:id/deliveries/rows", auth, s.deliveryRowsFragment)
 	app.Get("/flows/:id/versions/:version", auth, s.versionsPage)
 	app.Post("/flows/:id/versions/:version/restore", auth, editor, s.versionRestore)
 

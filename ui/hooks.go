@@ -151,9 +151,13 @@ func (s *Server) respondWait(c *fiber.Ctx, flowID string, wh *triggers.Webhook, 
 		if r.Final {
 			return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"run_id": runID, "status": r.Run.Status, "output": r.Body})
 		}
+		stepType := "" // a Content-Type the step set wins
 		for k, v := range r.Headers {
 			if !respondHeaderAllowed(k) {
 				continue
+			}
+			if strings.EqualFold(k, fiber.HeaderContentType) {
+				stepType = v
 			}
 			c.Set(k, v)
 		}
@@ -165,17 +169,16 @@ func (s *Server) respondWait(c *fiber.Ctx, flowID string, wh *triggers.Webhook, 
 		case nil:
 			return r.Status, c.Send(nil)
 		case string:
-			if c.GetRespHeader(fiber.HeaderContentType) == "" {
-				c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+			if stepType == "" {
+				c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 			}
 			return r.Status, c.SendString(b)
-		default:
-			ct := c.GetRespHeader(fiber.HeaderContentType)
+		default: // objects, arrays, numbers, booleans: JSON
 			if err := c.JSON(b); err != nil {
 				return 0, err
 			}
-			if ct != "" {
-				c.Set(fiber.HeaderContentType, ct)
+			if stepType != "" {
+				c.Set(fiber.HeaderContentType, stepType)
 			}
 			return r.Status, nil
 		}

@@ -160,6 +160,7 @@ func (s *Server) routes() {
 }
 
 func securityHeaders(c *fiber.Ctx) error {
+	c.Locals(routedKey{}, true) // see errorHandler: the request reached the router
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "same-origin")
 	if !strings.HasPrefix(c.Path(), "/hooks/") {

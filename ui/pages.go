@@ -72,6 +72,12 @@ func (s *Server) pageRoutes(app *fiber.App) {
 	app.Post("/settings/users/:id/delete", auth, admin, s.usersDelete)
 	app.Post("/settings/tokens", auth, admin, s.tokensCreate)
 	app.Post("/settings/tokens/:id/delete", auth, admin, s.tokensDelete)
+	app.Get("/settings/alerts", auth, s.alertsPage)
+	app.Post("/settings/alerts/targets", auth, admin, s.alertTargetAdd)
+	app.Post("/settings/alerts/targets/delete", auth, admin, s.alertTargetDelete)
+	app.Post("/settings/alerts/interval", auth, admin, s.alertInterval)
+	app.Post("/settings/alerts/silence", auth, admin, s.alertSilence)
+	app.Post("/settings/alerts/test", auth, admin, s.alertTest)
 }
 
 // errorPage renders an error as an HTML page: inside the layout for a

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/alerts"
 	"github.com/hookflow/hookflow/triggers"
 )
 
@@ -43,6 +44,8 @@ type Deps struct {
 	// DeliveryKeep records none.
 	DeliveryKeep   int
 	DeliveryMaxAge time.Duration
+	// Alerts, when set, backs Settings → Alerts.
+	Alerts *alerts.Alerter
 }
 
 // Server holds the fiber app and what its handlers share.

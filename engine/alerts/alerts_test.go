@@ -297,3 +297,26 @@ func TestSettingsChecked(t *testing.T) {
 		t.Fatalf("stored: %+v %v", s, err)
 	}
 }
+
+// TestObserverCountsFailedRuns: the Observer wrapper passes measurements on
+// and counts failed runs only.
+func TestObserverCountsFailedRuns(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	slack := newSlack(t)
+	if err := e.a.SaveSettings(ctx, &alerts.Settings{Targets: []alerts.Target{target("chat", "slack", `{"webhook_url":"`+slack.URL+`/services/ok"}`)}}); err != nil {
+		t.Fatal(err)
+	}
+	o := alerts.Observer{Observer: engine.NopObserver{}, Alerts: e.a}
+	for _, st := range []engine.RunStatus{engine.RunSucceeded, engine.RunFiltered, engine.RunCanceled} {
+		o.RunFinished("shop", st)
+	}
+	if e.a.Check(ctx); len(slack.got()) != 0 {
+		t.Fatalf("alerts for runs that did not fail: %q", slack.got())
+	}
+	o.RunFinished("shop", engine.RunFailed)
+	o.RunFinished("shop", engine.RunFailed)
+	if e.a.Check(ctx); len(slack.got()) != 1 || !strings.Contains(slack.got()[0], "2 runs") {
+		t.Fatalf("messages: %q", slack.got())
+	}
+}

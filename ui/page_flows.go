@@ -37,13 +37,17 @@ func (s *Server) flowsModel(c *fiber.Ctx, q string) (views.FlowsPage, error) {
 	}
 	now := time.Now()
 	p := views.FlowsPage{Page: s.page(c, "Flows", "flows"), Query: q, Total: len(all), Templates: templateOptions()}
+	pending, err := s.pendingByFlow(c)
+	if err != nil {
+		return views.FlowsPage{}, err
+	}
 	needle := strings.ToLower(strings.TrimSpace(q))
 	for _, f := range all {
 		if needle != "" && !strings.Contains(strings.ToLower(f.ID+" "+f.Name+" "+f.Description), needle) {
 			continue
 		}
 		row := views.FlowRow{ID: f.ID, Name: f.Name, Description: f.Description, Enabled: f.Enabled,
-			TriggerTitle: s.triggerTitle(f.Trigger.Type), Steps: countSteps(f.Steps)}
+			TriggerTitle: s.triggerTitle(f.Trigger.Type), Steps: countSteps(f.Steps), Pending: len(pending[f.ID])}
 		if f.Trigger.Type == "webhook" {
 			row.WebhookURL = s.webhookURL(f.ID)
 		}
@@ -319,12 +323,48 @@ func trimID(id string) string {
 }
 
 // flowDelete removes a flow; its runs stay.
+// pendingByFlow lists the queued, running and waiting runs of each flow.
+func (s *Server) pendingByFlow(c *fiber.Ctx) (map[string][]string, error) {
+	runs, err := s.store.PendingRuns(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, r := range runs {
+		out[r.FlowID] = append(out[r.FlowID], r.ID)
+	}
+	return out, nil
+}
+
+// flowDelete deletes a flow; with cancel_runs its queued and waiting runs are
+// canceled first (otherwise they fail: their flow is gone).
 func (s *Server) flowDelete(c *fiber.Ctx) error {
 	id := c.Params("id")
-	if err := s.eng.DeleteFlow(c.UserContext(), id); err != nil {
+	ctx := c.UserContext()
+	pending, err := s.pendingByFlow(c)
+	if err != nil {
 		return err
 	}
-	return redirectFlash(c, "/flows", "ok", "Deleted flow "+id+". Its runs stay in the history.")
+	runs := pending[id]
+	canceled := 0
+	if c.FormValue("cancel_runs") != "" {
+		for _, runID := range runs {
+			if err := s.eng.Cancel(ctx, runID); err == nil {
+				canceled++
+			}
+		}
+	}
+	if err := s.eng.DeleteFlow(ctx, id); err != nil {
+		return err
+	}
+	msg := "Deleted flow " + id + ". Its runs stay in the history."
+	switch {
+	case canceled > 0:
+		msg += fmt.Sprintf(" Canceled %s that were queued or waiting.", views.Plural(canceled, "run"))
+	case len(runs) > 0:
+		msg += fmt.Sprintf(" %s queued or waiting will fail: their flow is gone.", views.Plural(len(runs), "run"))
+	}
+	return redirectFlash(c, "/flows", "ok", msg)
 }
 
 // flowEnabled switches a flow on or off; htmx gets the new switch.

@@ -109,6 +109,9 @@ func (s *settings) openStore(obs engine.Observer) (*boltstore.Store, error) {
 	}
 	// SPEC §1: fail within 2 s when a server holds the database.
 	st, err := boltstore.Open(s.dbPath(), boltstore.Options{Timeout: 1500 * time.Millisecond, Observer: obs})
+	if errors.Is(err, boltstore.ErrLocked) {
+		return nil, fmt.Errorf("%w\n%s", err, lockedHint(s.baseURL))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -134,3 +137,10 @@ type validationFailed struct{ n int }
 func (e *validationFailed) Error() string { return fmt.Sprintf("%d problems", e.n) }
 
 func trimLine(s string) string { return strings.TrimRight(s, "\r\n") }
+
+// lockedHint says what to do when a running server holds the database.
+func lockedHint(baseURL string) string {
+	return "A running server holds it: stop the server, or use the UI / API while it runs: " + baseURL +
+		" (Flows → Import / Export, Secrets, Settings → Users and API tokens) or " + baseURL + "/api/v1" +
+		" (PUT /flows/{id}, GET /flows, PUT /secrets/{name}). `hookflow backup FILE` works while it runs."
+}

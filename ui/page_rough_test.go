@@ -73,3 +73,63 @@ func TestDeleteFlowWithPendingRuns(t *testing.T) {
 		})
 	}
 }
+
+// TestSettingsPasswordAndRoles: anyone changes their own password (knowing
+// the current one); an admin changes another user's role or removes them.
+func TestSettingsPasswordAndRoles(t *testing.T) {
+	e := newUIEnv(t)
+	csrf := e.setup()
+	if p := e.post("/settings/users", url.Values{"_csrf": {csrf}, "email": {"ed@example.com"}, "password": {"editor password"}, "role": {"editor"}}); p.code != 303 {
+		t.Fatalf("create user: %d", p.code)
+	}
+	ed, err := e.store.GetUserByEmail(context.Background(), "ed@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	me, _ := e.store.GetUserByEmail(context.Background(), "admin@example.com")
+	steps := []struct {
+		name  string
+		path  string
+		form  url.Values
+		flash string
+		check func() bool
+	}{
+		{"wrong current password", "/settings/password", url.Values{"current": {"nope nope"}, "password": {"a new password"}}, "current password is not right", nil},
+		{"new password too short", "/settings/password", url.Values{"current": {"correct horse"}, "password": {"short"}}, "at least 8", nil},
+		{"password changed", "/settings/password", url.Values{"current": {"correct horse"}, "password": {"a new password"}}, "Password changed", func() bool {
+			u, _ := e.store.GetUser(context.Background(), me.ID)
+			return u.PasswordHash != me.PasswordHash
+		}},
+		{"role changed", "/settings/users/" + ed.ID + "/role", url.Values{"role": {"viewer"}}, "ed@example.com is now viewer", func() bool {
+			u, _ := e.store.GetUser(context.Background(), ed.ID)
+			return u.Role == engine.RoleViewer
+		}},
+		{"unknown role", "/settings/users/" + ed.ID + "/role", url.Values{"role": {"root"}}, "Choose a role", nil},
+		{"not your own role", "/settings/users/" + me.ID + "/role", url.Values{"role": {"viewer"}}, "cannot change your own role", nil},
+		{"user removed", "/settings/users/" + ed.ID + "/delete", url.Values{}, "User removed", func() bool {
+			_, err := e.store.GetUser(context.Background(), ed.ID)
+			return err != nil
+		}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			st.form.Set("_csrf", csrf)
+			p := e.post(st.path, st.form)
+			if p.code != 303 {
+				t.Fatalf("%d %s", p.code, p.body)
+			}
+			if p = e.get("/settings"); !strings.Contains(p.body, st.flash) {
+				t.Fatalf("flash %q missing", st.flash)
+			}
+			if st.check != nil && !st.check() {
+				t.Fatal("not changed")
+			}
+		})
+	}
+	// The new password signs in.
+	e.post("/logout", url.Values{"_csrf": {csrf}})
+	if p := e.post("/login", url.Values{"email": {"admin@example.com"}, "password": {"a new password"}}); p.code != 303 {
+		t.Fatalf("login with the new password: %d", p.code)
+	}
+	mustTestID(t, e.get("/settings"), "password-form")
+}

@@ -266,3 +266,41 @@ func (s *Server) alertTest(c *fiber.Ctx) error {
 	}
 	return redirectFlash(c, "/settings/alerts", "ok", "Test alert sent.")
 }
+
+// passwordChange sets the signed-in user's password after checking the current one.
+func (s *Server) passwordChange(c *fiber.Ctx) error {
+	u := who(c).User
+	if u == nil || !CheckPassword(u.PasswordHash, c.FormValue("current")) {
+		return redirectFlash(c, "/settings", "error", "The current password is not right; nothing changed.")
+	}
+	hash, err := HashPassword(c.FormValue("password"))
+	if err != nil {
+		return redirectFlash(c, "/settings", "error", userError(err))
+	}
+	nu := *u
+	nu.PasswordHash = hash
+	if err := s.store.UpdateUser(c.UserContext(), &nu); err != nil {
+		return err
+	}
+	return redirectFlash(c, "/settings", "ok", "Password changed.")
+}
+
+// usersRole changes another user's role.
+func (s *Server) usersRole(c *fiber.Ctx) error {
+	id, role := c.Params("id"), engine.Role(c.FormValue("role"))
+	if id == who(c).User.ID {
+		return redirectFlash(c, "/settings", "error", "You cannot change your own role (ask another admin).")
+	}
+	if !engine.ValidRole(role) {
+		return redirectFlash(c, "/settings", "error", "Choose a role: admin, editor or viewer.")
+	}
+	u, err := s.store.GetUser(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	u.Role = role
+	if err := s.store.UpdateUser(c.UserContext(), u); err != nil {
+		return err
+	}
+	return redirectFlash(c, "/settings", "ok", u.Email+" is now "+string(role)+".")
+}

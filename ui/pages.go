@@ -70,6 +70,8 @@ func (s *Server) pageRoutes(app *fiber.App) {
 	app.Get("/settings", auth, s.settingsPage)
 	app.Post("/settings/users", auth, admin, s.usersCreate)
 	app.Post("/settings/users/:id/delete", auth, admin, s.usersDelete)
+	app.Post("/settings/users/:id/role", auth, admin, s.usersRole)
+	app.Post("/settings/password", auth, s.passwordChange)
 	app.Post("/settings/tokens", auth, admin, s.tokensCreate)
 	app.Post("/settings/tokens/:id/delete", auth, admin, s.tokensDelete)
 	app.Get("/settings/alerts", auth, s.alertsPage)

@@ -133,3 +133,41 @@ func TestSettingsPasswordAndRoles(t *testing.T) {
 	}
 	mustTestID(t, e.get("/settings"), "password-form")
 }
+
+// TestWelcomeAndTimezonePlaceholder: the welcome banner asks for a first
+// flow only when there is none; the schedule's time zone shows its default
+// as a placeholder, not a zone that looks like a value.
+func TestWelcomeAndTimezonePlaceholder(t *testing.T) {
+	cases := []struct {
+		name    string
+		flows   int
+		welcome string
+	}{
+		{"no flow yet", 0, "Welcome! Create your first flow."},
+		{"one imported", 1, "Welcome! Your 1 flow is below."},
+		{"two imported", 2, "Welcome! Your 2 flows are below."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newUIEnv(t)
+			for i := range tc.flows {
+				e.flow(`{"id":"nightly-` + string(rune('a'+i)) + `","name":"Nightly","trigger":{"type":"schedule","with":{"cron":"0 9 * * *"}},"steps":[]}`)
+			}
+			if p := e.post("/setup", url.Values{"email": {"admin@example.com"}, "password": {"correct horse"}}); p.code != 303 {
+				t.Fatalf("setup: %d", p.code)
+			}
+			p := e.get("/flows") // the first page after setup shows the flash
+			if !strings.Contains(p.body, tc.welcome) {
+				t.Fatalf("no %q on the first page", tc.welcome)
+			}
+			if tc.flows == 0 {
+				return
+			}
+			p = e.get("/flows/nightly-a")
+			tz := mustTestID(t, p, "input-trigger.with.timezone")
+			if attr(tz, "value") != "" || attr(tz, "placeholder") != "Default: UTC" {
+				t.Fatalf("time zone input: value %q placeholder %q", attr(tz, "value"), attr(tz, "placeholder"))
+			}
+		})
+	}
+}

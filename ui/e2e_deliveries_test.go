@@ -105,8 +105,9 @@ func TestBrowserDeliveriesTab(t *testing.T) {
 	run("filter refused",
 		chromedp.SetValue(tid("filter-outcome"), "refused"),
 		chromedp.Click(tid("outcome-apply")),
-		chromedp.WaitVisible(`[data-outcome="refused"]`),
+		chromedp.WaitVisible(`#delivery-rows[hx-get*="outcome=refused"]`), // the new page
 	)
+	// The filtered page: one row, the refused one.
 	if n, all := count(`[data-outcome="refused"]`), count(`[data-testid^="delivery-row-"]`); n != 1 || all != 1 {
 		t.Errorf("refused filter shows %d rows (%d refused)", all, n)
 	}

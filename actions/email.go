@@ -141,11 +141,13 @@ func (e *Email) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 	if port == 0 {
 		port = map[string]int{"none": 25, "starttls": 587, "tls": 465}[mode]
 	}
-	addr := net.JoinHostPort(e.Host, strconv.Itoa(port))
+	// An IPv6 literal may come with or without brackets ("::1", "[::1]").
+	host := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(e.Host), "["), "]")
+	addr := net.JoinHostPort(host, strconv.Itoa(port))
 	op := "email via " + addr
 	secrets := []string{e.Password}
 
-	tlsConf := &tls.Config{ServerName: e.Host, MinVersion: tls.VersionTLS12}
+	tlsConf := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
 	if e.CACert != "" {
 		pool, err := x509.SystemCertPool()
 		if err != nil || pool == nil {
@@ -170,8 +172,10 @@ func (e *Email) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 			stop()
 		}
 	}()
-	dial := func(dctx context.Context, network, address string) (net.Conn, error) {
-		c, err := sc.Dial(dctx, network, address)
+	// go-mail joins host and port with a bare ":" (wrong for IPv6 literals):
+	// dial the address built above instead of the one it passes.
+	dial := func(dctx context.Context, network, _ string) (net.Conn, error) {
+		c, err := sc.Dial(dctx, network, addr)
 		if err != nil {
 			return nil, err
 		}
@@ -213,7 +217,7 @@ func (e *Email) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 			gomail.WithUsername(e.Username), gomail.WithPassword(e.Password))
 	}
 	opts = append(opts, gomail.WithPort(port))
-	client, err := gomail.NewClient(e.Host, opts...)
+	client, err := gomail.NewClient(host, opts...)
 	if err != nil {
 		return nil, engine.Permanent(fmt.Errorf("%s: %s", op, redact(err.Error(), secrets)))
 	}

@@ -66,6 +66,10 @@ type TriggerData struct {
 	Body    any               `json:"body"`
 	Files   []File            `json:"files"`
 	Raw     string            `json:"raw,omitempty"`
+	// RawBase64 is true when Raw holds the body base64-encoded (standard
+	// alphabet, padded) because the bytes are not valid UTF-8: decoded, they
+	// are exactly what was sent.
+	RawBase64 bool `json:"raw_base64,omitempty"`
 	// XML is an XML body parsed into a map (the body itself stays text).
 	XML        any       `json:"xml,omitempty"`
 	ReceivedAt time.Time `json:"received_at"`

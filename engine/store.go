@@ -206,3 +206,51 @@ func (NopObserver) RunFinished(string, RunStatus)                          {}
 func (NopObserver) StepFinished(string, string, StepStatus, time.Duration) {}
 func (NopObserver) Commit(int, time.Duration)                              {}
 func (NopObserver) PollDone(string, string, error)                         {}
+
+// DeliveryOutcome is what became of a request to a flow's webhook URL.
+type DeliveryOutcome string
+
+// Delivery outcomes: a run started, a duplicate of an earlier one, refused
+// with an error, or captured as the flow's sample event (no run).
+const (
+	DeliveryRun       DeliveryOutcome = "run"
+	DeliveryDuplicate DeliveryOutcome = "duplicate"
+	DeliveryRefused   DeliveryOutcome = "refused"
+	DeliveryCaptured  DeliveryOutcome = "captured"
+)
+
+// Delivery is one request to /hooks/{flow_id} of an existing flow, refused
+// ones included: a diagnostic record, not a run. Signature and credential
+// header values are masked before it is stored.
+type Delivery struct {
+	ID         string            `json:"id"`
+	FlowID     string            `json:"flow_id"`
+	ReceivedAt time.Time         `json:"received_at"`
+	Method     string            `json:"method"`
+	Path       string            `json:"path,omitempty"`
+	Status     int               `json:"status"`
+	Outcome    DeliveryOutcome   `json:"outcome"`
+	Reason     string            `json:"reason"`
+	RunID      string            `json:"run_id"`
+	Size       int               `json:"size"`
+	Headers    map[string]string `json:"headers"`
+}
+
+// DeliveryQuery filters ListDeliveries. Results are newest first.
+type DeliveryQuery struct {
+	FlowID  string
+	Outcome DeliveryOutcome // empty: all
+	Limit   int             // defaults to 50, at most 500
+	Cursor  string          // the next_cursor of the previous page
+}
+
+// DeliveryStore keeps deliveries, bounded per flow.
+type DeliveryStore interface {
+	// AddDeliveries stores a batch (each with an ID that sorts by time), then
+	// trims every flow it names to its newest keep (0: no count bound) and
+	// drops its deliveries received before olderThan (zero: no age bound).
+	AddDeliveries(ctx context.Context, ds []*Delivery, keep int, olderThan time.Time) error
+	ListDeliveries(ctx context.Context, q DeliveryQuery) (ds []*Delivery, nextCursor string, err error)
+	// PruneDeliveries applies the same bounds to every flow.
+	PruneDeliveries(ctx context.Context, keep int, olderThan time.Time) (deleted int, err error)
+}

@@ -37,7 +37,7 @@ var scheduleKind = engine.TriggerKind{
 			{Name: "cron", Label: "Cron expression", Type: engine.FieldText, Required: true, Placeholder: "*/5 * * * *",
 				Help: "Five fields (minute hour day-of-month month day-of-week), or six with seconds first. " +
 					"Examples: */5 * * * * (every 5 minutes), 0 9 * * 1-5 (weekdays at 9:00), 0 0 1 * * (monthly), @daily."},
-			{Name: "timezone", Label: "Time zone", Type: engine.FieldText, Default: "UTC", Placeholder: "Europe/Paris",
+			{Name: "timezone", Label: "Time zone", Type: engine.FieldText, Default: "UTC",
 				Help: "The IANA time zone the times are read in, e.g. Europe/Paris or America/New_York. Default UTC. " +
 					"On a daylight-saving change a time skipped when the clocks go forward fires at the jump, and one that occurs twice fires once."},
 			{Name: "catch_up", Label: "Catch up", Type: engine.FieldBool,

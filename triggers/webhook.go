@@ -2,11 +2,13 @@ package triggers
 
 import (
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/engine"
 )
@@ -356,7 +358,11 @@ func (w *Webhook) Receive(in *engine.Inbound, rc *engine.ReceiveContext) (*engin
 		td.ReceivedAt = now
 	}
 	if parsed.KeepRaw {
-		td.Raw = string(in.Raw)
+		if utf8.Valid(in.Raw) {
+			td.Raw = string(in.Raw)
+		} else { // a JSON string cannot hold these bytes: keep them exactly, in base64
+			td.Raw, td.RawBase64 = base64.StdEncoding.EncodeToString(in.Raw), true
+		}
 	}
 	td.XML = parsed.XML
 	if parsed.JSON { // DecodeJSON accepted it: valid JSON

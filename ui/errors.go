@@ -84,12 +84,18 @@ type redactedError struct {
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
 
+// routedKey marks (in Locals) a request that reached the router.
+type routedKey struct{}
+
 // errorHandler answers errors returned by handlers and by fiber itself (413 on
-// bodies over the server's limit): JSON under /api and /hooks, a page elsewhere.
+// bodies over the server's limit): JSON under /api and /hooks, a page
+// elsewhere. Refusals made before routing (431 headers too large, 408, a
+// request fasthttp cannot parse) are JSON whatever the path: the request may
+// not even have one.
 func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 	err = s.redacted(err)
 	p := c.Path()
-	if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/hooks/") || strings.HasPrefix(p, "/healthz") {
+	if c.Locals(routedKey{}) == nil || strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/hooks/") || strings.HasPrefix(p, "/healthz") {
 		return s.jsonError(c, err)
 	}
 	code := statusOf(err)

@@ -17,7 +17,9 @@ import (
 // (verify, parse, dedupe key), store the run durably, then answer.
 func (s *Server) hook(c *fiber.Ctx) error {
 	flowID := c.Params("flow")
-	code, err := s.receive(c, flowID)
+	var res hookResult
+	code, err := s.receive(c, flowID, &res)
+	refusal := err
 	if err != nil {
 		code = statusOf(err)
 		if code == fiber.StatusMethodNotAllowed {
@@ -32,10 +34,22 @@ func (s *Server) hook(c *fiber.Ctx) error {
 	if code != fiber.StatusNotFound {
 		s.Metrics.WebhookReceived(flowID, code)
 	}
+	if res.known {
+		s.recordDelivery(c, flowID, code, &res, refusal)
+	}
 	return err
 }
 
-func (s *Server) receive(c *fiber.Ctx, flowID string) (int, error) {
+// hookResult is what receive learned for the delivery record.
+type hookResult struct {
+	known    bool   // the flow exists
+	mask     string // the flow's own credential header
+	runID    string
+	dup      bool
+	captured bool
+}
+
+func (s *Server) receive(c *fiber.Ctx, flowID string, res *hookResult) (int, error) {
 	cf, err := s.eng.Flow(flowID)
 	if err != nil {
 		if errors.Is(err, engine.ErrNotFound) {
@@ -43,7 +57,11 @@ func (s *Server) receive(c *fiber.Ctx, flowID string) (int, error) {
 		}
 		return 0, err
 	}
+	res.known = true
 	wh, ok := cf.Trigger.(*triggers.Webhook)
+	if ok && wh.Verify != nil {
+		res.mask = wh.Verify.Header
+	}
 	if !ok || !cf.Flow.Enabled {
 		if !cf.Flow.Enabled {
 			return 0, fmt.Errorf("flow %q is disabled: %w", flowID, engine.ErrNotFound)
@@ -81,17 +99,19 @@ func (s *Server) receive(c *fiber.Ctx, flowID string) (int, error) {
 	if captured, err := s.eng.Capture(ctx, flowID, &ev.Trigger); err != nil {
 		return 0, err
 	} else if captured {
+		res.captured = true
 		return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"captured": true, "message": "saved as the flow's sample event; the flow did not run"})
 	}
 
 	switch wh.RespondMode() {
 	case triggers.RespondWait:
-		return s.respondWait(c, flowID, wh, ev)
+		return s.respondWait(c, flowID, wh, ev, res)
 	case triggers.RespondRedirect:
-		runID, _, err := s.eng.Accept(ctx, flowID, ev)
+		runID, dup, err := s.eng.Accept(ctx, flowID, ev)
 		if err != nil {
 			return 0, err
 		}
+		res.runID, res.dup = runID, dup
 		env := map[string]any{"trigger": engine.TriggerEnv(&ev.Trigger), "secrets": map[string]any{},
 			"flow": map[string]any{"id": flowID, "name": cf.Flow.Name}, "run": map[string]any{"id": runID}}
 		loc, err := wh.RedirectURL(env)
@@ -105,6 +125,7 @@ func (s *Server) receive(c *fiber.Ctx, flowID string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	res.runID, res.dup = runID, dup
 	s.Fault("webhook.after_commit")
 	if dup {
 		return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"run_id": runID, "duplicate": true})
@@ -114,11 +135,12 @@ func (s *Server) receive(c *fiber.Ctx, flowID string) (int, error) {
 
 // respondWait holds the request until a respond step answers or the run ends,
 // and answers 202 with the run id after the flow's timeout.
-func (s *Server) respondWait(c *fiber.Ctx, flowID string, wh *triggers.Webhook, ev *engine.Event) (int, error) {
+func (s *Server) respondWait(c *fiber.Ctx, flowID string, wh *triggers.Webhook, ev *engine.Event, res *hookResult) (int, error) {
 	runID, dup, replies, err := s.eng.AcceptWait(c.UserContext(), flowID, ev)
 	if err != nil {
 		return 0, err
 	}
+	res.runID, res.dup = runID, dup
 	if dup {
 		return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"run_id": runID, "duplicate": true})
 	}
@@ -129,9 +151,13 @@ func (s *Server) respondWait(c *fiber.Ctx, flowID string, wh *triggers.Webhook, 
 		if r.Final {
 			return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"run_id": runID, "status": r.Run.Status, "output": r.Body})
 		}
+		stepType := "" // a Content-Type the step set wins
 		for k, v := range r.Headers {
 			if !respondHeaderAllowed(k) {
 				continue
+			}
+			if strings.EqualFold(k, fiber.HeaderContentType) {
+				stepType = v
 			}
 			c.Set(k, v)
 		}
@@ -143,17 +169,16 @@ func (s *Server) respondWait(c *fiber.Ctx, flowID string, wh *triggers.Webhook, 
 		case nil:
 			return r.Status, c.Send(nil)
 		case string:
-			if c.GetRespHeader(fiber.HeaderContentType) == "" {
-				c.Set(fiber.HeaderContentType, "text/plain; charset=utf-8")
+			if stepType == "" {
+				c.Set(fiber.HeaderContentType, fiber.MIMETextPlainCharsetUTF8)
 			}
 			return r.Status, c.SendString(b)
-		default:
-			ct := c.GetRespHeader(fiber.HeaderContentType)
+		default: // objects, arrays, numbers, booleans: JSON
 			if err := c.JSON(b); err != nil {
 				return 0, err
 			}
-			if ct != "" {
-				c.Set(fiber.HeaderContentType, ct)
+			if stepType != "" {
+				c.Set(fiber.HeaderContentType, stepType)
 			}
 			return r.Status, nil
 		}

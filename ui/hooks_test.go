@@ -39,7 +39,7 @@ type hookEnv struct {
 	token string
 }
 
-func newHookEnv(t testing.TB) *hookEnv {
+func newHookEnv(t testing.TB, opts ...func(*ui.Deps)) *hookEnv {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := boltstore.Open(filepath.Join(dir, "hookflow.db"), boltstore.Options{})
@@ -74,7 +74,11 @@ func newHookEnv(t testing.TB) *hookEnv {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: base, Metrics: metrics})
+	deps := ui.Deps{Engine: eng, Secrets: vault, BaseURL: base, Metrics: metrics}
+	for _, o := range opts {
+		o(&deps)
+	}
+	srv := ui.New(deps)
 	go srv.App().Listener(ln)
 	secret, tok, err := ui.NewToken("test", engine.RoleAdmin)
 	if err != nil {

@@ -52,7 +52,11 @@ func (s *Server) setupPost(c *fiber.Ctx) error {
 	if err := s.startSession(c, u); err != nil {
 		return err
 	}
-	return redirectFlash(c, "/flows", "ok", "Welcome! Create your first flow.")
+	welcome := "Welcome! Create your first flow."
+	if n := len(s.eng.FlowNames()); n > 0 { // imported before the first sign-in
+		welcome = fmt.Sprintf("Welcome! Your %s %s below.", views.Plural(n, "flow"), map[bool]string{true: "is", false: "are"}[n == 1])
+	}
+	return redirectFlash(c, "/flows", "ok", welcome)
 }
 
 // loginPage shows the sign-in form (or setup when no user exists yet).

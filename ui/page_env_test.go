@@ -13,6 +13,7 @@ import (
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/boltstore"
 	"github.com/hookflow/hookflow/engine/secrets"
+	"github.com/hookflow/hookflow/ui"
 	"golang.org/x/net/html"
 )
 
@@ -27,9 +28,9 @@ type uiEnv struct {
 	client  *http.Client
 }
 
-func newUIEnv(t *testing.T) *uiEnv {
+func newUIEnv(t *testing.T, opts ...func(*ui.Deps)) *uiEnv {
 	t.Helper()
-	h := newHookEnv(t) // the same server the webhook and API tests use
+	h := newHookEnv(t, opts...) // the same server the webhook and API tests use
 	// The UI tests start with no API token: drop the one the API tests use.
 	if ts, err := h.store.ListTokens(context.Background()); err == nil {
 		for _, tok := range ts {

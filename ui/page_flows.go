@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"path"
 	"sort"
 	"strings"
@@ -36,13 +37,17 @@ func (s *Server) flowsModel(c *fiber.Ctx, q string) (views.FlowsPage, error) {
 	}
 	now := time.Now()
 	p := views.FlowsPage{Page: s.page(c, "Flows", "flows"), Query: q, Total: len(all), Templates: templateOptions()}
+	pending, err := s.pendingByFlow(c)
+	if err != nil {
+		return views.FlowsPage{}, err
+	}
 	needle := strings.ToLower(strings.TrimSpace(q))
 	for _, f := range all {
 		if needle != "" && !strings.Contains(strings.ToLower(f.ID+" "+f.Name+" "+f.Description), needle) {
 			continue
 		}
 		row := views.FlowRow{ID: f.ID, Name: f.Name, Description: f.Description, Enabled: f.Enabled,
-			TriggerTitle: s.triggerTitle(f.Trigger.Type), Steps: countSteps(f.Steps)}
+			TriggerTitle: s.triggerTitle(f.Trigger.Type), Steps: countSteps(f.Steps), Pending: len(pending[f.ID])}
 		if f.Trigger.Type == "webhook" {
 			row.WebhookURL = s.webhookURL(f.ID)
 		}
@@ -318,12 +323,48 @@ func trimID(id string) string {
 }
 
 // flowDelete removes a flow; its runs stay.
+// pendingByFlow lists the queued, running and waiting runs of each flow.
+func (s *Server) pendingByFlow(c *fiber.Ctx) (map[string][]string, error) {
+	runs, err := s.store.PendingRuns(c.UserContext())
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]string{}
+	for _, r := range runs {
+		out[r.FlowID] = append(out[r.FlowID], r.ID)
+	}
+	return out, nil
+}
+
+// flowDelete deletes a flow; with cancel_runs its queued and waiting runs are
+// canceled first (otherwise they fail: their flow is gone).
 func (s *Server) flowDelete(c *fiber.Ctx) error {
 	id := c.Params("id")
-	if err := s.eng.DeleteFlow(c.UserContext(), id); err != nil {
+	ctx := c.UserContext()
+	pending, err := s.pendingByFlow(c)
+	if err != nil {
 		return err
 	}
-	return redirectFlash(c, "/flows", "ok", "Deleted flow "+id+". Its runs stay in the history.")
+	runs := pending[id]
+	canceled := 0
+	if c.FormValue("cancel_runs") != "" {
+		for _, runID := range runs {
+			if err := s.eng.Cancel(ctx, runID); err == nil {
+				canceled++
+			}
+		}
+	}
+	if err := s.eng.DeleteFlow(ctx, id); err != nil {
+		return err
+	}
+	msg := "Deleted flow " + id + ". Its runs stay in the history."
+	switch {
+	case canceled > 0:
+		msg += fmt.Sprintf(" Canceled %s that were queued or waiting.", views.Plural(canceled, "run"))
+	case len(runs) > 0:
+		msg += fmt.Sprintf(" %s queued or waiting will fail: their flow is gone.", views.Plural(len(runs), "run"))
+	}
+	return redirectFlash(c, "/flows", "ok", msg)
 }
 
 // flowEnabled switches a flow on or off; htmx gets the new switch.
@@ -345,4 +386,78 @@ func (s *Server) flowEnabled(c *fiber.Ctx) error {
 		state = "on"
 	}
 	return redirectFlash(c, "/flows", "ok", f.Name+" is "+state+".")
+}
+
+// deliveriesPage is a flow's Deliveries tab.
+func (s *Server) deliveriesPage(c *fiber.Ctx) error {
+	id := c.Params("id")
+	f, err := s.store.GetFlow(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	rows, err := s.deliveryRows(c, id)
+	if err != nil {
+		return err
+	}
+	p := views.DeliveriesPage{Page: s.page(c, "Deliveries · "+f.Name, "flows"), FlowID: id, FlowName: f.Name,
+		HookURL: s.webhookURL(id), Rows: rows}
+	for _, o := range []engine.DeliveryOutcome{engine.DeliveryRun, engine.DeliveryDuplicate, engine.DeliveryRefused, engine.DeliveryCaptured} {
+		p.Outcomes = append(p.Outcomes, views.Option{Value: string(o), Label: string(o), Selected: c.Query("outcome") == string(o)})
+	}
+	return s.render(c, fiber.StatusOK, views.Deliveries(p))
+}
+
+// deliveryRowsFragment is what the Deliveries tab polls.
+func (s *Server) deliveryRowsFragment(c *fiber.Ctx) error {
+	rows, err := s.deliveryRows(c, c.Params("id"))
+	if err != nil {
+		return err
+	}
+	return s.render(c, fiber.StatusOK, views.DeliveryTable(rows))
+}
+
+func (s *Server) deliveryRows(c *fiber.Ctx, flowID string) (views.DeliveryRows, error) {
+	ds, next, err := s.listDeliveries(c, flowID)
+	if err != nil {
+		return views.DeliveryRows{}, err
+	}
+	now := time.Now()
+	outcome := c.Query("outcome")
+	rows := views.DeliveryRows{Filtered: outcome != ""}
+	for _, d := range ds {
+		row := views.DeliveryRow{ID: d.ID, Method: d.Method, Path: d.Path, Status: d.Status, Outcome: string(d.Outcome),
+			Reason: d.Reason, RunID: d.RunID, Size: byteSize(d.Size), Ago: ago(d.ReceivedAt, now), At: stamp(d.ReceivedAt)}
+		names := make([]string, 0, len(d.Headers))
+		for name := range d.Headers {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			row.Headers = append(row.Headers, views.Option{Value: name, Label: d.Headers[name]})
+		}
+		rows.Deliveries = append(rows.Deliveries, row)
+	}
+	base := "/flows/" + flowID + "/deliveries"
+	q := ""
+	if outcome != "" {
+		q = "outcome=" + url.QueryEscape(outcome)
+	}
+	if next != "" {
+		rows.NextURL = base + "?" + q + "&cursor=" + url.QueryEscape(next)
+	}
+	if c.Query("cursor") == "" {
+		rows.PollURL = base + "/rows?" + q
+	}
+	return rows, nil
+}
+
+// byteSize renders a size for people.
+func byteSize(n int) string {
+	switch {
+	case n < 1024:
+		return fmt.Sprintf("%d B", n)
+	case n < 1<<20:
+		return fmt.Sprintf("%.1f KiB", float64(n)/1024)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }

@@ -47,6 +47,8 @@ func (s *Server) pageRoutes(app *fiber.App) {
 	app.Get("/flows/:id/sample", auth, s.listenPoll)
 	app.Get("/flows/:id/picker", auth, s.pickerFragment)
 	app.Get("/flows/:id/versions", auth, s.versionsPage)
+	app.Get("/flows/:id/deliveries", auth, s.deliveriesPage)
+	app.Get("/flows/:id/deliveries/rows", auth, s.deliveryRowsFragment)
 	app.Get("/flows/:id/versions/:version", auth, s.versionsPage)
 	app.Post("/flows/:id/versions/:version/restore", auth, editor, s.versionRestore)
 
@@ -68,8 +70,16 @@ func (s *Server) pageRoutes(app *fiber.App) {
 	app.Get("/settings", auth, s.settingsPage)
 	app.Post("/settings/users", auth, admin, s.usersCreate)
 	app.Post("/settings/users/:id/delete", auth, admin, s.usersDelete)
+	app.Post("/settings/users/:id/role", auth, admin, s.usersRole)
+	app.Post("/settings/password", auth, s.passwordChange)
 	app.Post("/settings/tokens", auth, admin, s.tokensCreate)
 	app.Post("/settings/tokens/:id/delete", auth, admin, s.tokensDelete)
+	app.Get("/settings/alerts", auth, s.alertsPage)
+	app.Post("/settings/alerts/targets", auth, admin, s.alertTargetAdd)
+	app.Post("/settings/alerts/targets/delete", auth, admin, s.alertTargetDelete)
+	app.Post("/settings/alerts/interval", auth, admin, s.alertInterval)
+	app.Post("/settings/alerts/silence", auth, admin, s.alertSilence)
+	app.Post("/settings/alerts/test", auth, admin, s.alertTest)
 }
 
 // errorPage renders an error as an HTML page: inside the layout for a

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/alerts"
 	"github.com/hookflow/hookflow/triggers"
 )
 
@@ -40,6 +41,13 @@ type Deps struct {
 	Fault func(point string)
 	// LoginLimits bound password guessing on /login (zero: the defaults).
 	LoginLimits LoginLimits
+	// DeliveryKeep and DeliveryMaxAge bound each flow's delivery records
+	// (defaults DefaultDeliveryKeep, DefaultDeliveryMaxAge); a negative
+	// DeliveryKeep records none.
+	DeliveryKeep   int
+	DeliveryMaxAge time.Duration
+	// Alerts, when set, backs Settings → Alerts.
+	Alerts *alerts.Alerter
 }
 
 // Server holds the fiber app and what its handlers share.
@@ -54,6 +62,9 @@ type Server struct {
 	// setupMu makes "create the first admin" happen once even when two
 	// setup forms are posted at the same moment.
 	setupMu sync.Mutex
+	// deliveries records webhook deliveries off the answer's path (nil when
+	// the store keeps none).
+	deliveries *deliveryRecorder
 }
 
 // DefaultMaxBody is the global body limit when none is set: 1 MiB, SPEC §2.
@@ -91,6 +102,7 @@ func New(d Deps) *Server {
 		IdleTimeout:  120 * time.Second,
 		ErrorHandler: s.errorHandler,
 	})
+	s.startDeliveries()
 	s.routes()
 	return s
 }
@@ -99,7 +111,13 @@ func New(d Deps) *Server {
 func (s *Server) App() *fiber.App { return s.app }
 
 // Shutdown stops accepting connections and waits for open requests.
-func (s *Server) Shutdown(timeout time.Duration) error { return s.app.ShutdownWithTimeout(timeout) }
+func (s *Server) Shutdown(timeout time.Duration) error {
+	err := s.app.ShutdownWithTimeout(timeout)
+	if s.deliveries != nil {
+		s.deliveries.close()
+	}
+	return err
+}
 
 func (s *Server) routes() {
 	app := s.app
@@ -125,6 +143,7 @@ func (s *Server) routes() {
 	api.Post("/flows/:id/listen", need(engine.RoleEditor), s.apiListen)
 	api.Get("/flows/:id/sample", s.apiSample)
 	api.Get("/flows/:id/versions", s.apiFlowVersions)
+	api.Get("/flows/:id/deliveries", s.apiDeliveries)
 	api.Get("/flows/:id/versions/:version", s.apiFlowVersion)
 	api.Post("/flows/:id/versions/:version/restore", need(engine.RoleEditor), s.apiRestoreVersion)
 	api.Post("/flows/validate", s.apiValidateFlow)
@@ -148,6 +167,7 @@ func (s *Server) routes() {
 }
 
 func securityHeaders(c *fiber.Ctx) error {
+	c.Locals(routedKey{}, true) // see errorHandler: the request reached the router
 	c.Set("X-Content-Type-Options", "nosniff")
 	c.Set("Referrer-Policy", "same-origin")
 	if !strings.HasPrefix(c.Path(), "/hooks/") {

@@ -89,6 +89,7 @@ func validateFiles(files []string, stdout io.Writer) error {
 			n++
 		}
 	}
+	docs := 0
 	for _, file := range files {
 		flows, ps, err := readFlows(file)
 		if err != nil {
@@ -99,11 +100,21 @@ func validateFiles(files []string, stdout io.Writer) error {
 		for _, f := range flows {
 			report(file, engine.Validate(f, reg))
 		}
+		docs += len(flows)
 	}
 	if n > 0 {
 		return &validationFailed{n: n}
 	}
+	fmt.Fprintf(stdout, "ok: %s in %s valid\n", plural(docs, "flow"), plural(len(files), "file"))
 	return nil
+}
+
+// plural is "1 flow", "2 flows".
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }
 
 // importFiles stores every flow of the files, or none: all documents are

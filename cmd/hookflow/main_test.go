@@ -148,8 +148,8 @@ func TestCLI(t *testing.T) {
 			t.Errorf("validate output lacks %q:\n%s", want, out)
 		}
 	}
-	if _, _, code := cli(t, "/nonexistent", "", "flows", "validate", "../../flows/order-check.json"); code != 0 {
-		t.Errorf("validating the example flow: exit %d", code)
+	if out, _, code := cli(t, "/nonexistent", "", "flows", "validate", "../../flows/order-check.json"); code != 0 || out != "ok: 1 flow in 1 file valid\n" {
+		t.Errorf("validating the example flow: exit %d, %q", code, out)
 	}
 	tok, _, code := cli(t, data, "", "token", "create", "--name", "ci", "--role", "editor")
 	if code != 0 || !strings.HasPrefix(tok, "hf_") || strings.Count(tok, "\n") != 1 {
@@ -206,7 +206,7 @@ func TestDataDirInUse(t *testing.T) {
 	defer srv.stop()
 	start := time.Now()
 	_, errOut, code := cli(t, data, "", "token", "create", "--name", "x")
-	if code != 2 || !strings.Contains(errOut, "in use") {
+	if code != 2 || !strings.Contains(errOut, "in use") || !strings.Contains(errOut, "stop the server, or use the UI / API") {
 		t.Errorf("second process: exit %d, %q", code, errOut)
 	}
 	if d := time.Since(start); d > 4*time.Second {

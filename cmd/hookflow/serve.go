@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookflow/hookflow/actions"
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/alerts"
 	"github.com/hookflow/hookflow/engine/boltstore"
 	"github.com/hookflow/hookflow/engine/netguard"
 	"github.com/hookflow/hookflow/triggers"
@@ -59,15 +60,21 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	guard := netguard.New(allow)
 	fault := faultFromEnv(logger)
-	eng := engine.New(engine.Config{
-		Store: st, Registry: newRegistry(), Secrets: vault, Observer: metrics,
+	reg := newRegistry()
+	var eng *engine.Engine
+	alerter := alerts.New(alerts.Config{Store: st, Registry: reg, BaseURL: s.baseURL, HTTP: guard.HTTPClient(), Dial: guard.DialContext, Logf: logger.Printf,
+		Secrets: func() map[string]any { return eng.SecretValues() }, Redact: func(m string) string { return eng.Redact(m) },
+		FlowNames: func() map[string]string { return eng.FlowNames() }})
+	eng = engine.New(engine.Config{
+		Store: st, Registry: reg, Secrets: vault, Observer: alerts.Observer{Observer: metrics, Alerts: alerter},
 		HTTP: guard.HTTPClient(), Dial: guard.DialContext, Logf: logger.Printf, Workers: s.workers,
 		Retention: engine.Retention{MaxAge: engine.Duration(s.retainAge), MaxRuns: s.retainRuns}, Fault: fault,
 	})
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
-	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Fault: fault, MetricsToken: s.metricsTok, Version: version, Logf: logger.Printf})
+	go alerter.Run(ctx)
+	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Fault: fault, MetricsToken: s.metricsTok, Version: version, Logf: logger.Printf, Alerts: alerter})
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {

@@ -117,6 +117,9 @@ func (s *settings) openStore(obs engine.Observer) (*boltstore.Store, error) {
 		opts.Existed = "the key file " + secrets.KeyFile + " beside it shows a database was created in this data dir (restore hookflow.db from a backup; to really start over, delete " + secrets.KeyFile + " too)"
 	}
 	st, err := boltstore.Open(s.dbPath(), opts)
+	if errors.Is(err, boltstore.ErrLocked) {
+		return nil, fmt.Errorf("%w\n%s", err, lockedHint(s.baseURL))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -162,3 +165,10 @@ type validationFailed struct{ n int }
 func (e *validationFailed) Error() string { return fmt.Sprintf("%d problems", e.n) }
 
 func trimLine(s string) string { return strings.TrimRight(s, "\r\n") }
+
+// lockedHint says what to do when a running server holds the database.
+func lockedHint(baseURL string) string {
+	return "A running server holds it: stop the server, or use the UI / API while it runs: " + baseURL +
+		" (Flows → Import / Export, Secrets, Settings → Users and API tokens) or " + baseURL + "/api/v1" +
+		" (PUT /flows/{id}, GET /flows, PUT /secrets/{name}). `hookflow backup FILE` works while it runs."
+}

@@ -83,6 +83,8 @@ type FlowRow struct {
 	Runs24h               int
 	// Broken is the compile error of a stored flow that no longer validates.
 	Broken string
+	// Pending counts the flow's queued, running and waiting runs.
+	Pending int
 }
 
 // TemplateOption is an example flow offered by "new flow".

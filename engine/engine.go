@@ -318,6 +318,11 @@ func (e *Engine) flowVersion(ctx context.Context, id string, version int) (*Comp
 		return old, nil
 	}
 	f, err := e.store.GetFlowVersion(ctx, id, version)
+	if errors.Is(err, ErrNotFound) {
+		if _, ferr := e.store.GetFlow(ctx, id); errors.Is(ferr, ErrNotFound) {
+			return nil, fmt.Errorf("flow %q: %w", id, ErrFlowDeleted)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -385,6 +390,11 @@ func (e *Engine) PutFlow(ctx context.Context, f *Flow) (*Flow, error) {
 // RestoreFlowVersion saves an earlier version as the newest.
 func (e *Engine) RestoreFlowVersion(ctx context.Context, id string, version int) (*Flow, error) {
 	f, err := e.store.GetFlowVersion(ctx, id, version)
+	if errors.Is(err, ErrNotFound) {
+		if _, ferr := e.store.GetFlow(ctx, id); errors.Is(ferr, ErrNotFound) {
+			return nil, fmt.Errorf("flow %q: %w", id, ErrFlowDeleted)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -115,3 +115,7 @@ func RetryAfter(err error) time.Duration {
 	}
 	return 0
 }
+
+// ErrFlowDeleted: a run's flow no longer exists, so the run cannot go on or
+// be replayed. It wraps ErrNotFound.
+var ErrFlowDeleted = fmt.Errorf("the flow was deleted: %w", ErrNotFound)

@@ -101,7 +101,11 @@ func (e *Engine) execute(it *item) {
 	c, err := e.flowVersion(ctx, r.FlowID, r.FlowVersion)
 	if err != nil {
 		st := &runState{e: e, run: r}
-		e.finish(ctx, st, RunFailed, fmt.Sprintf("flow %s version %d cannot run: %v", r.FlowID, r.FlowVersion, err))
+		msg := fmt.Sprintf("flow %s version %d cannot run: %v", r.FlowID, r.FlowVersion, err)
+		if errors.Is(err, ErrFlowDeleted) {
+			msg = fmt.Sprintf("flow %s was deleted, so this run cannot go on", r.FlowID)
+		}
+		e.finish(ctx, st, RunFailed, msg)
 		return
 	}
 	e.running.Store(r.ID, cancel)
@@ -305,7 +309,7 @@ func TriggerEnv(t *TriggerData) map[string]any {
 	}
 	m := map[string]any{"type": t.Type, "method": t.Method, "path": t.Path, "headers": headers, "query": query,
 		"body": t.Body, "files": files, "raw": t.Raw, "received_at": t.ReceivedAt.UTC().Format(time.RFC3339Nano),
-		"reconciled": t.Reconciled}
+		"reconciled": t.Reconciled, "raw_base64": t.RawBase64}
 	if t.XML != nil {
 		m["xml"] = t.XML
 	}

@@ -564,7 +564,7 @@ func (t *Template) exprs(path string, out *[]ExprAt) {
 // knownFields are the fields of the scope objects whose shape is fixed.
 var knownFields = map[string]map[string]bool{
 	"trigger": {"type": true, "method": true, "path": true, "headers": true, "query": true, "body": true,
-		"files": true, "raw": true, "received_at": true, "reconciled": true, "xml": true, "file_data": true},
+		"files": true, "raw": true, "raw_base64": true, "received_at": true, "reconciled": true, "xml": true, "file_data": true},
 	"run":  {"id": true, "attempt": true},
 	"flow": {"id": true, "name": true, "version": true},
 }

@@ -202,6 +202,7 @@ func Open(path string, opts Options) (*Store, error) {
 		}
 		return nil
 	})
+	err = checkFormat(db, path, err) // version.go: refuse newer, migrate older data
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

@@ -62,6 +62,8 @@ Settings (flag, env, default):
   --retention-max-runs  HOOKFLOW_RETENTION_MAX_RUNS  0     finished runs kept per flow (0: no limit)
   --workers     HOOKFLOW_WORKERS     64      runs executing at once
   --metrics-token HOOKFLOW_METRICS_TOKEN (none) bearer token /metrics requires
+  --trusted-proxies HOOKFLOW_TRUSTED_PROXIES (none) CIDRs of reverse proxies whose
+                X-Forwarded-For/-Proto give the client's address and scheme
 `
 
 // run is the whole program: it parses args and returns the exit code.
@@ -121,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // valueFlags are the setting flags that take a value in the next word.
 var valueFlags = map[string]bool{"addr": true, "data": true, "base-url": true, "secret-key": true,
 	"allow-nets": true, "max-body": true, "retention-max-age": true, "retention-max-runs": true, "workers": true,
-	"metrics-token": true}
+	"metrics-token": true, "trusted-proxies": true}
 
 // commandFirst moves setting flags that come before the command word behind
 // it: `hookflow --data d token create` is `hookflow token create --data d`.

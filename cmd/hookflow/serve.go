@@ -47,6 +47,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usagef("--allow-nets: %v", err)
 	}
+	proxies, err := netguard.ParseAllowList(s.trustedProxies)
+	if err != nil {
+		return usagef("--trusted-proxies: %v", err)
+	}
 	metrics := ui.NewMetrics()
 	st, err := s.openStore(metrics)
 	if err != nil {
@@ -67,7 +71,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := eng.Start(ctx); err != nil {
 		return err
 	}
-	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Fault: fault, MetricsToken: s.metricsTok, Version: version, Logf: logger.Printf})
+	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Fault: fault, MetricsToken: s.metricsTok, Version: version, Logf: logger.Printf,
+		TrustedProxies: proxies})
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {

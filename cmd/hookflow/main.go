@@ -12,9 +12,6 @@ import (
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "0.1.0-dev"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -49,7 +46,8 @@ Commands:
   flows validate FILE...               check documents; one line per problem
   backup FILE                          write a consistent copy of the database (server running or not)
   compact                              rewrite the database file to reclaim space (server stopped)
-  version                              print the version
+  version                              print the version, commit and build date
+  healthcheck [--url U]                exit 0 when the server's /healthz answers 200, else 1
 
 Settings (flag, env, default):
   --addr        HOOKFLOW_ADDR        :8080
@@ -98,7 +96,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "compact":
 		err = cmdCompact(ctx, args, stdout)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "hookflow", version)
+		printVersion(stdout)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

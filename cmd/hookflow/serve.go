@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	"github.com/hookflow/hookflow/actions"
@@ -143,7 +142,9 @@ func faultFromEnv(logger *log.Logger) func(string) {
 	logger.Printf("HOOKFLOW_FAULT=%s: this process will kill itself there (crash testing)", want)
 	return func(point string) {
 		if point == want {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = p.Kill() // SIGKILL; TerminateProcess on Windows
+			}
 			select {} // never return: the kill is asynchronous
 		}
 	}

@@ -5,7 +5,7 @@
 # database, a non-root user (uid 10001) and /data. About 22 MB.
 # (.ci/Containerfile is the same final image from a binary built outside, for
 # machines that can reach no image registry.)
-FROM golang:1.26-bookworm AS build
+FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download

@@ -23,10 +23,14 @@ TARGETS=${TARGETS:-"linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/am
 OUT=${OUT:-$ROOT/bench/results/release}
 
 COMMIT=$(git rev-parse HEAD)
+SHORT=${COMMIT:0:12}
+DIRTY=""
 if [ -n "$(git status --porcelain --untracked-files=no)" ]; then
-	COMMIT="$COMMIT-dirty"
+	DIRTY=-dirty # built with uncommitted changes
 fi
-VERSION=${VERSION:-$(git describe --tags --match 'v*' --dirty 2>/dev/null || echo "0.1.0-dev+$(git rev-parse --short=12 HEAD)")}
+COMMIT+=$DIRTY
+SHORT+=$DIRTY
+VERSION=${VERSION:-$(git describe --tags --match 'v*' --dirty 2>/dev/null || echo "0.1.0-dev+$SHORT")}
 case "$VERSION" in
 *[!A-Za-z0-9._+-]*) echo "release: VERSION $VERSION: use letters, digits and . _ + - only" >&2; exit 1 ;;
 esac
@@ -49,7 +53,7 @@ for target in $TARGETS; do
 		echo "release: $bin was not built with CGO_ENABLED=0" >&2
 		exit 1
 	fi
-	printf '  %-44s %6s KiB  %3ss\n' "$bin" $(( $(stat -c %s "$OUT/$bin") / 1024 )) $(( $(date +%s) - start ))
+	printf '  %-52s %6s KiB  %3ss\n' "$bin" $(( $(stat -c %s "$OUT/$bin") / 1024 )) $(( $(date +%s) - start ))
 done
 
 # The native binary reports what was stamped.
@@ -57,7 +61,7 @@ native="$OUT/hookflow_${VERSION}_$(go env GOOS)_$(go env GOARCH)"
 [ "$(go env GOOS)" = windows ] && native="$native.exe"
 if [ -x "$native" ]; then
 	got=$("$native" version)
-	want="hookflow $VERSION (commit ${COMMIT:0:12}, built $DATE,"
+	want="hookflow $VERSION (commit $SHORT, built $DATE,"
 	case "$got" in
 	"$want"*) echo "  native: $got" ;;
 	*) echo "release: $native version printed '$got', want it to start with '$want'" >&2; exit 1 ;;

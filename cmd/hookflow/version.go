@@ -64,9 +64,12 @@ func stampVersion(v, c, d string, bi *debug.BuildInfo) (string, string, string) 
 // printVersion writes "hookflow <version>" (the first two words, as before)
 // and then what it was built from.
 func printVersion(w io.Writer) {
-	short := commit
-	if len(short) > 12 && !strings.HasSuffix(short, "-dirty") {
+	short, dirty := strings.CutSuffix(commit, "-dirty")
+	if len(short) > 12 {
 		short = short[:12]
+	}
+	if dirty {
+		short += "-dirty"
 	}
 	fmt.Fprintf(w, "hookflow %s (commit %s, built %s, %s %s/%s)\n",
 		version, short, date, runtime.Version(), runtime.GOOS, runtime.GOARCH)

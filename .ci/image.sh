@@ -63,7 +63,11 @@ cmp -s "$BINARY" "$mnt/usr/local/bin/hookflow" || { echo "image: binary differs"
 # The server starts in it as the image's user, writes /data and passes the
 # image's own healthcheck. (buildah run with chroot isolation: host network,
 # no daemon; the server is stopped by its pid.)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 18080)
+port=""
+for _ in $(seq 1 50); do # a port nothing listens on
+	p=$((20000 + RANDOM % 20000))
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+done
 "${B[@]}" run --isolation chroot "$ctr" -- /usr/local/bin/hookflow serve --addr "127.0.0.1:$port" >"$ctx/serve.log" 2>&1 &
 srv=$!
 healthy=""
@@ -78,8 +82,12 @@ done
 if [ -n "$healthy" ]; then
 	echo "image: server healthy in the image: $(cat "$ctx/health.log")"
 	# /healthz answers 200 only after a durable write to /data; as whom?
-	pid=$(pgrep -f "^/usr/local/bin/hookflow serve --addr 127.0.0.1:$port\$" | head -1 || true)
-	uid=$(awk '/^Uid:/ {print $2}' "/proc/$pid/status" 2>/dev/null || true)
+	uid=""
+	for p in /proc/[0-9]*; do
+		if [ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" = "/usr/local/bin/hookflow serve --addr 127.0.0.1:$port " ]; then
+			uid=$(awk '/^Uid:/ {print $2}' "$p/status")
+		fi
+	done
 	[ "$uid" = 10001 ] || { echo "image: the server runs as uid '$uid', not 10001" >&2; status=1; }
 else
 	echo "image: the server in the image did not become healthy:" >&2

@@ -30,9 +30,10 @@ type settings struct {
 	retainRuns int
 	workers    int
 	metricsTok string
+	envErrs    []string // environment values that do not parse
+
 	// trustedProxies: CIDRs of reverse proxies whose X-Forwarded-For/-Proto count.
 	trustedProxies string
-	envErrs        []string // environment values that do not parse
 }
 
 // flags returns a FlagSet with the setting flags, defaults taken from the environment.

@@ -5,6 +5,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,10 +113,19 @@ func TestUpgradeFromFormat1(t *testing.T) {
 		t.Errorf("format_version = %q after the upgrade, want 2", v)
 	}
 
-	f, err := s.GetFlow(ctx, "order-check")
+	flows, err := s.ListFlows(ctx)
 	mustNil(t, err)
-	if f.Version != 1 || len(f.Steps) != 4 || f.Trigger.Type != "webhook" {
-		t.Errorf("flow: version %d, %d steps, trigger %q", f.Version, len(f.Steps), f.Trigger.Type)
+	var ids []string
+	for _, f := range flows {
+		ids = append(ids, f.ID+"/"+f.Trigger.Type+"/"+strconv.Itoa(f.Version))
+	}
+	if got := strings.Join(ids, " "); got != "form-lead/webhook/1 nightly-digest/schedule/1 order-check/webhook/2" {
+		t.Errorf("flows: %s", got)
+	}
+	v1, err := s.GetFlowVersion(ctx, "order-check", 1)
+	mustNil(t, err)
+	if v1.Name != "Order check (v1)" || len(v1.Steps) != 4 {
+		t.Errorf("order-check version 1: %q, %d steps", v1.Name, len(v1.Steps))
 	}
 	runs, _, err := s.ListRuns(ctx, engine.RunQuery{FlowID: "order-check"})
 	mustNil(t, err)

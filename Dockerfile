@@ -3,8 +3,8 @@
 # Stage 1 builds a static binary (CGO off) and the files the final image
 # needs; stage 2 is FROM scratch: the binary, CA certificates, the time-zone
 # database, a non-root user (uid 10001) and /data. About 22 MB.
-# (.ci/Containerfile is the same final image from a binary built outside, for
-# machines that can reach no image registry.)
+# (.ci/image.sh builds the final stage alone from a binary built outside, for
+# machines that reach no image registry: keep its two COPY lines as they are.)
 FROM golang:1.26 AS build
 WORKDIR /src
 COPY go.mod go.sum ./

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds the container image from a static linux binary with Debian's buildah
-# (vfs storage: no overlay or fuse needed; run as root; no daemon), then
+# Builds the Dockerfile's final stage (FROM scratch) from a static linux binary
+# made outside and the host's CA certificates and time zones, for machines
+# that reach no image registry (the build stage needs golang:1.26), with
+# Debian's buildah (vfs storage: no overlay or fuse needed; run as root; no
+# daemon), then
 # inspects it (user, volume, port, healthcheck, entrypoint, env, files) and
 # starts the server in it long enough for the image's healthcheck to pass.
 #
@@ -34,9 +37,20 @@ echo 'hookflow:x:10001:10001:hookflow:/data:/nonexistent' >"$r/etc/passwd"
 echo 'hookflow:x:10001:' >"$r/etc/group"
 chmod 1777 "$r/tmp"
 
+# The Dockerfile's final stage, taking from this context what its build stage
+# would have made: rootfs/ and data/.
+sed -n '/^FROM scratch/,$p' "$ROOT/Dockerfile" |
+	sed -e 's#^COPY --from=build /rootfs/ /$#COPY rootfs/ /#' \
+		-e 's#^COPY --from=build --chown=10001:10001 /data /data$#COPY --chown=10001:10001 data/ /data/#' >"$ctx/Containerfile"
+if grep -q -- '--from=' "$ctx/Containerfile" || ! grep -q '^FROM scratch' "$ctx/Containerfile"; then
+	echo "image: the Dockerfile's final stage changed; teach .ci/image.sh its COPY lines:" >&2
+	cat "$ctx/Containerfile" >&2
+	exit 1
+fi
+
 start=$(date +%s)
 # --format docker keeps HEALTHCHECK (the OCI image format has no such field).
-"${B[@]}" build --quiet --format docker -f "$ROOT/.ci/Containerfile" -t "$TAG" "$ctx" >/dev/null
+"${B[@]}" build --quiet --format docker -f "$ctx/Containerfile" -t "$TAG" "$ctx" >/dev/null
 echo "image: built $TAG in $(( $(date +%s) - start ))s"
 
 size=$("${B[@]}" images --format '{{.Size}}' "$TAG" | head -1)
@@ -49,7 +63,7 @@ if [ "$got" != "$want" ]; then
 	printf 'image: config (user healthcheck volumes ports entrypoint cmd env)\n  got  %s\n  want %s\n' "$got" "$want" >&2
 	exit 1
 fi
-echo "image: $size; user, healthcheck, /data volume, port 8080, entrypoint and env as in the Containerfile"
+echo "image: $size; user, healthcheck, /data volume, port 8080, entrypoint and env as in the Dockerfile"
 
 # The files in the image are the ones given.
 ctr=$("${B[@]}" from --quiet "$TAG")
@@ -84,7 +98,7 @@ if [ -n "$healthy" ]; then
 	# /healthz answers 200 only after a durable write to /data; as whom?
 	uid=""
 	for p in /proc/[0-9]*; do
-		if [ "$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null)" = "/usr/local/bin/hookflow serve --addr 127.0.0.1:$port " ]; then
+		if [ "$(tr '\0' ' ' 2>/dev/null <"$p/cmdline")" = "/usr/local/bin/hookflow serve --addr 127.0.0.1:$port " ]; then
 			uid=$(awk '/^Uid:/ {print $2}' "$p/status")
 		fi
 	done

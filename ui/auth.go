@@ -258,7 +258,7 @@ func (s *Server) startSession(c *fiber.Ctx, u *engine.User) error {
 		return err
 	}
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: raw, Path: "/", HTTPOnly: true, SameSite: "Lax",
-		Secure: s.secure, Expires: sess.ExpiresAt})
+		Secure: s.secureCookie(c), Expires: sess.ExpiresAt})
 	return nil
 }
 
@@ -267,5 +267,5 @@ func (s *Server) endSession(c *fiber.Ctx) {
 		_ = s.store.DeleteSession(c.UserContext(), sessionKey(raw))
 	}
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true, SameSite: "Lax",
-		Secure: s.secure, Expires: time.Unix(0, 0)})
+		Secure: s.secureCookie(c), Expires: time.Unix(0, 0)})
 }

@@ -4,6 +4,7 @@ package ui
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -36,6 +37,9 @@ type Deps struct {
 	// MetricsToken, when set, is the bearer token /metrics requires (flow ids,
 	// which are webhook paths, appear in its labels).
 	MetricsToken string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (proxy.go); none by default.
+	TrustedProxies []netip.Prefix
 	// Fault, when set, is called at "webhook.after_commit": the run is
 	// stored, the answer not yet sent (crash tests kill the process there).
 	Fault func(point string)
@@ -101,6 +105,10 @@ func New(d Deps) *Server {
 		WriteTimeout: 60 * time.Second,
 		IdleTimeout:  120 * time.Second,
 		ErrorHandler: s.errorHandler,
+		// Client address and scheme come from a trusted proxy only (proxy.go);
+		// with no trusted proxies, from the connection.
+		EnableTrustedProxyCheck: true, TrustedProxies: proxyStrings(d.TrustedProxies),
+		ProxyHeader: fiber.HeaderXForwardedFor, EnableIPValidation: true,
 	})
 	s.startDeliveries()
 	s.routes()
@@ -122,6 +130,7 @@ func (s *Server) Shutdown(timeout time.Duration) error {
 func (s *Server) routes() {
 	app := s.app
 	app.Use(recover.New())
+	app.Use(s.forwardedFor)
 	app.Use(securityHeaders)
 	app.Use(identityEncodingOnly)
 

@@ -12,9 +12,6 @@ import (
 	"syscall"
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "0.1.0-dev"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
@@ -49,7 +46,8 @@ Commands:
   flows validate FILE...               check documents; one line per problem
   backup FILE                          write a consistent copy of the database (server running or not)
   compact                              rewrite the database file to reclaim space (server stopped)
-  version                              print the version
+  version                              print the version, commit and build date
+  healthcheck [--url U]                exit 0 when the server's /healthz answers 200, else 1
 
 Settings (flag, env, default):
   --addr        HOOKFLOW_ADDR        :8080
@@ -62,6 +60,8 @@ Settings (flag, env, default):
   --retention-max-runs  HOOKFLOW_RETENTION_MAX_RUNS  0     finished runs kept per flow (0: no limit)
   --workers     HOOKFLOW_WORKERS     64      runs executing at once
   --metrics-token HOOKFLOW_METRICS_TOKEN (none) bearer token /metrics requires
+  --trusted-proxies HOOKFLOW_TRUSTED_PROXIES (none) CIDRs of reverse proxies whose
+                X-Forwarded-For/-Proto give the client's address and scheme
 `
 
 // run is the whole program: it parses args and returns the exit code.
@@ -96,7 +96,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "compact":
 		err = cmdCompact(ctx, args, stdout)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "hookflow", version)
+		printVersion(stdout)
+	case "healthcheck":
+		return cmdHealthcheck(ctx, args, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:
@@ -121,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // valueFlags are the setting flags that take a value in the next word.
 var valueFlags = map[string]bool{"addr": true, "data": true, "base-url": true, "secret-key": true,
 	"allow-nets": true, "max-body": true, "retention-max-age": true, "retention-max-runs": true, "workers": true,
-	"metrics-token": true}
+	"metrics-token": true, "trusted-proxies": true}
 
 // commandFirst moves setting flags that come before the command word behind
 // it: `hookflow --data d token create` is `hookflow token create --data d`.

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"syscall"
 	"time"
 
 	"github.com/hookflow/hookflow/actions"
@@ -48,6 +47,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return usagef("--allow-nets: %v", err)
 	}
+	proxies, err := netguard.ParseAllowList(s.trustedProxies)
+	if err != nil {
+		return usagef("--trusted-proxies: %v", err)
+	}
 	metrics := ui.NewMetrics()
 	st, err := s.openStore(metrics)
 	if err != nil {
@@ -74,7 +77,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	go alerter.Run(ctx)
-	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Fault: fault, MetricsToken: s.metricsTok, Version: version, Logf: logger.Printf, Alerts: alerter})
+	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Fault: fault, MetricsToken: s.metricsTok, Version: version, Logf: logger.Printf, Alerts: alerter,
+		TrustedProxies: proxies})
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
@@ -153,7 +157,9 @@ func faultFromEnv(logger *log.Logger) func(string) {
 	logger.Printf("HOOKFLOW_FAULT=%s: this process will kill itself there (crash testing)", want)
 	return func(point string) {
 		if point == want {
-			_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				_ = p.Kill() // SIGKILL; TerminateProcess on Windows
+			}
 			select {} // never return: the kill is asynchronous
 		}
 	}

@@ -32,6 +32,9 @@ type settings struct {
 	workers    int
 	metricsTok string
 	envErrs    []string // environment values that do not parse
+
+	// trustedProxies: CIDRs of reverse proxies whose X-Forwarded-For/-Proto count.
+	trustedProxies string
 }
 
 // flags returns a FlagSet with the setting flags, defaults taken from the environment.
@@ -73,6 +76,7 @@ func newFlags(name string, s *settings) *flag.FlagSet {
 	}
 	fs.IntVar(&s.workers, "workers", workers, "runs executing at once")
 	fs.StringVar(&s.metricsTok, "metrics-token", env("HOOKFLOW_METRICS_TOKEN", ""), "bearer token /metrics requires (none: open)")
+	fs.StringVar(&s.trustedProxies, "trusted-proxies", env("HOOKFLOW_TRUSTED_PROXIES", ""), "CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	return fs
 }
 

@@ -242,6 +242,7 @@ func Open(path string, opts Options) (*Store, error) {
 		// Close; the process is about to exit with this error.
 		return nil, fmt.Errorf("open store %s: %w: %w", path, ErrDamaged, err)
 	}
+	err = checkFormat(db, path, err) // version.go: refuse newer, migrate older data
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)

@@ -97,7 +97,7 @@ func TestUpgradeDataDir(t *testing.T) {
 	if baks, _ := filepath.Glob(filepath.Join(data, "hookflow.db.bak-v1-*")); len(baks) != 1 {
 		t.Errorf("backups after the upgrade: %v", baks)
 	}
-	out, errOut, code = cli(t, data, "", "flows", "export", "order-check")
+	out, errOut, code = cli(t, data, "", "flows", "export", "order-check", key)
 	if code != 0 || !strings.Contains(out, `"id": "order-check"`) {
 		t.Fatalf("flows export: %d %q %q", code, out, errOut)
 	}
@@ -110,7 +110,7 @@ func TestUpgradeDataDir(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
-	_, errOut, code = cli(t, data, "", "flows", "export")
+	_, errOut, code = cli(t, data, "", "flows", "export", key)
 	want := "its data format is 99, this hookflow understands up to 2"
 	if code != 2 || !strings.Contains(errOut, want) {
 		t.Errorf("newer data dir: exit %d, stderr %q; want exit 2 and %q", code, errOut, want)

@@ -39,8 +39,8 @@ const (
 type Expr struct {
 	src     string
 	prog    *vm.Program
-	secret  bool // reads secrets: what it produces is derived from them
-	guarded bool // the program calls the budget (loops, string building)
+	secret  bool     // reads secrets: what it produces is derived from them
+	guarded bool     // the program calls the budget (loops, string building)
 	resumes []string // the wait steps named by resume_url()
 }
 

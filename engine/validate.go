@@ -24,17 +24,17 @@ type Compiled struct {
 // CStep is a compiled step.
 type CStep struct {
 	*Step
-	cond   *Expr // if
-	when   *Expr // filter
-	items  *Expr // foreach
-	with   *Template
-	cases  []cCase
-	def    []*CStep
-	body   []*CStep
+	cond  *Expr // if
+	when  *Expr // filter
+	items *Expr // foreach
+	with  *Template
+	cases []cCase
+	def   []*CStep
+	body  []*CStep
 	// branches are a parallel step's arms.
 	branches []cBranch
 	// path is the step's JSON path in the flow (steps[2].cases[0].steps[1]).
-	path string
+	path   string
 	action *ActionKind
 	spec   *Spec
 	// secrets are the secret names the step's expressions read, to say

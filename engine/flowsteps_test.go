@@ -306,7 +306,7 @@ func TestWaitEdges(t *testing.T) {
 				}
 			}},
 		{name: "wait inside a parallel branch", resume: true,
-			steps: `[{"id":"par","type":"parallel","branches":[{"name":"ask","steps":[{"id":"w","type":"wait"}]},{"name":"work","steps":[{"id":"p","type":"probe","with":{"out":"done"}}]}]}]`,
+			steps:  `[{"id":"par","type":"parallel","branches":[{"name":"ask","steps":[{"id":"w","type":"wait"}]},{"name":"work","steps":[{"id":"p","type":"probe","with":{"out":"done"}}]}]}]`,
 			status: engine.RunSucceeded,
 			check: func(t *testing.T, r *engine.Run) {
 				out := r.Step("par").Output.(map[string]any)

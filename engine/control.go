@@ -285,6 +285,11 @@ func (st *runState) parallel(ctx context.Context, cs *CStep, rec *StepRun, prefi
 			st.wakeAt, st.retrying = time.Time{}, false
 			o := st.walk(ctx, cs.branches[i].steps, prefix, sc)
 			res[i] = result{o: o, msg: st.errMsg, wake: st.wakeAt, retrying: st.retrying}
+			// A branch that ended has its last result stored now, not when the
+			// slowest branch ends: a crash meanwhile does not run it again.
+			if o != aborted && !st.checkpoint(ctx) {
+				res[i] = result{o: aborted, msg: st.errMsg}
+			}
 		}()
 	}
 	st.mu.Unlock()

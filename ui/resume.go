@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/triggers"
+	"github.com/hookflow/hookflow/ui/views"
 )
 
 // resumeRoutes adds /resume/{token} (outside sessions: the token is the
@@ -76,4 +78,18 @@ func resumeToken(u string) string {
 		}
 	}
 	return u
+}
+
+// waitViews are a run's wait steps that wait for a request, with their URLs.
+func (s *Server) waitViews(ctx context.Context, r *engine.Run) []views.WaitView {
+	var out []views.WaitView
+	for _, st := range r.Steps {
+		if st.Type != engine.StepWait || st.Status != engine.StepWaiting {
+			continue
+		}
+		if u, err := s.eng.ResumeURL(ctx, r.ID, st.ID); err == nil {
+			out = append(out, views.WaitView{Step: st.ID, URL: u})
+		}
+	}
+	return out
 }

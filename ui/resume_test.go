@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,51 @@ func TestResumeURL(t *testing.T) {
 	}
 	if msg := r.Step("said").Output.(map[string]any)["message"]; msg != "approve ok" {
 		t.Errorf("next step saw %v", msg)
+	}
+}
+
+// TestRunPageWaitAndCall: a waiting run's page shows its resume URL with a
+// copy button and "Resume now"; a call step links parent and child runs.
+func TestRunPageWaitAndCall(t *testing.T) {
+	e := newUIEnv(t)
+	csrf := e.setup()
+	e.flow(`{"id":"child","name":"Child","trigger":{"type":"manual"},"steps":[{"id":"approval","type":"wait"}]}`)
+	e.flow(`{"id":"parent","name":"Parent","trigger":{"type":"manual"},"steps":[{"id":"sub","type":"call","with":{"flow":"child"}}]}`)
+	ctx := context.Background()
+	parentID, err := e.eng.RunManual(ctx, "parent", map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var childID string
+	for deadline := time.Now().Add(10 * time.Second); childID == ""; time.Sleep(5 * time.Millisecond) {
+		runs, _, _ := e.store.ListRuns(ctx, engine.RunQuery{FlowID: "child"})
+		if len(runs) == 1 && runs[0].Status == engine.RunWaiting {
+			childID = runs[0].ID
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child never waited")
+		}
+	}
+	p := e.get("/runs/" + childID)
+	want, _ := e.eng.ResumeURL(ctx, childID, "approval")
+	if got := attr(mustTestID(t, p, "resume-url"), "value"); got != want {
+		t.Errorf("resume URL shown %q, want %q", got, want)
+	}
+	mustTestID(t, p, "copy-resume-url")
+	mustTestID(t, p, "cancel")
+	if got := attr(mustTestID(t, p, "parent-run"), "href"); got != "/runs/"+parentID {
+		t.Errorf("parent link %q", got)
+	}
+	if got := attr(mustTestID(t, e.get("/runs/"+parentID), "child-run"), "href"); got != "/runs/"+childID {
+		t.Errorf("child link %q", got)
+	}
+	if r := e.post("/runs/"+childID+"/resume/approval", url.Values{"_csrf": {csrf}}); r.code != http.StatusSeeOther {
+		t.Fatalf("resume now: %d %s", r.code, r.body)
+	}
+	if r := e.waitRun(parentID); r.Status != engine.RunSucceeded {
+		t.Fatalf("parent %s: %s", r.Status, r.Error)
+	}
+	if byTestID(e.get("/runs/"+childID).doc, "resume-url") != nil {
+		t.Error("an ended run still shows its resume URL")
 	}
 }

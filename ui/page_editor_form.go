@@ -455,6 +455,8 @@ type formBuilder struct {
 	focus   string
 	focusID string
 	palette []views.PaletteGroup
+	// callable are the flows a call step may name (the flow picker).
+	callable []string
 }
 
 func (b *formBuilder) reg(path, id string) {
@@ -689,6 +691,9 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 		with, _ := m["with"].(map[string]any)
 		for _, f := range spec.Fields {
 			v, ok := with[f.Name]
+			if typ == engine.StepCall && f.Name == "flow" {
+				f.Type, f.Options = engine.FieldSelect, b.callable // the flow picker
+			}
 			sv.Fields = append(sv.Fields, mk(f, path+".with."+f.Name, v, ok))
 		}
 	default:

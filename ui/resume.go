@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -91,5 +92,21 @@ func (s *Server) waitViews(ctx context.Context, r *engine.Run) []views.WaitView 
 			out = append(out, views.WaitView{Step: st.ID, URL: u})
 		}
 	}
+	return out
+}
+
+// callableFlows lists the flows a call step in flow self may run: every
+// enabled flow but itself, sorted by id.
+func (s *Server) callableFlows(self string) []string {
+	var out []string
+	for id := range s.eng.FlowNames() {
+		if id == self {
+			continue
+		}
+		if c, err := s.eng.Flow(id); err == nil && c.Flow.Enabled {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
 	return out
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/engine"
+	"golang.org/x/net/html"
 )
 
 // TestResumeURL drives /resume/{token} over HTTP: refused requests leave the
@@ -142,5 +143,29 @@ func TestRunPageWaitAndCall(t *testing.T) {
 	}
 	if byTestID(e.get("/runs/"+childID).doc, "resume-url") != nil {
 		t.Error("an ended run still shows its resume URL")
+	}
+}
+
+// TestEditorFlowPicker: a call step's flow field lists the callable flows
+// (enabled, not this one) and keeps the current choice.
+func TestEditorFlowPicker(t *testing.T) {
+	e := newUIEnv(t)
+	e.setup()
+	e.flow(`{"id":"lib-a","name":"A","trigger":{"type":"manual"},"steps":[]}`)
+	e.flow(`{"id":"lib-off","name":"Off","enabled":false,"trigger":{"type":"manual"},"steps":[]}`)
+	e.flow(`{"id":"main","name":"Main","trigger":{"type":"manual"},"steps":[{"id":"sub","type":"call","with":{"flow":"lib-a"}}]}`)
+	p := e.get("/flows/main")
+	sel := mustTestID(t, p, "input-steps[0].with.flow")
+	var opts, chosen []string
+	for _, o := range findAll(sel, func(n *html.Node) bool { return n.Data == "option" }) {
+		opts = append(opts, attr(o, "value"))
+		for _, a := range o.Attr {
+			if a.Key == "selected" {
+				chosen = append(chosen, attr(o, "value"))
+			}
+		}
+	}
+	if strings.Join(opts, ",") != ",lib-a" || strings.Join(chosen, ",") != "lib-a" {
+		t.Errorf("flow picker options %v, selected %v; want lib-a only (not the disabled flow, not main itself)", opts, chosen)
 	}
 }

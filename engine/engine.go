@@ -58,6 +58,9 @@ type Config struct {
 	// tests kill the process there): "step.after_side_effect",
 	// "run.waiting_delay", "run.waiting_retry".
 	Fault func(point string)
+	// BaseURL is the server's public URL, for resume_url() (default
+	// http://localhost:8080).
+	BaseURL string
 	// Now is the clock (default time.Now).
 	Now  func() time.Time
 	Logf func(format string, args ...any)
@@ -85,6 +88,10 @@ type Engine struct {
 	cancels sync.Map // run id → struct{}: cancel requested while executing
 	running sync.Map // run id → context.CancelFunc of its execution
 	listen  sync.Map // flow id → chan *TriggerData
+	wakes   sync.Map // run id → flow id: woken (resumed, child ended) while maybe executing
+
+	keyMu sync.Mutex
+	rkey  []byte // resume URL key
 
 	startersMu sync.Mutex
 	starters   map[string]context.CancelFunc
@@ -177,8 +184,10 @@ func (e *Engine) Start(ctx context.Context) error {
 			}
 		}
 		it := &item{runID: r.ID, flowID: r.FlowID, resumed: true}
-		if r.Status == RunWaiting && r.NextAt != nil && r.NextAt.After(e.now()) {
+		if r.Status == RunWaiting && r.NextAt != nil && r.NextAt.After(e.now()) && !e.resumable(ctx, r) {
 			e.timers.add(*r.NextAt, it)
+		} else if r.Status == RunWaiting && r.NextAt == nil && !e.resumable(ctx, r) {
+			// waits for a request to its resume URL, which wakes it
 		} else {
 			e.q.push(it)
 		}

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,6 +28,9 @@ func (e *Engine) worker() {
 		}
 		e.execute(it)
 		e.q.done(it)
+		if flowID, ok := e.wakes.LoadAndDelete(it.runID); ok {
+			e.q.push(&item{runID: it.runID, flowID: flowID.(string)})
+		}
 		// A cancel that arrived while the run executed could not queue it
 		// (it was busy) and may have missed its new timer: queue it now.
 		if _, ok := e.cancels.Load(it.runID); ok {
@@ -48,6 +52,9 @@ const (
 
 // runState is one execution of a run: the run record and the expression env.
 type runState struct {
+	// mu guards everything below while parallel branches run: a branch
+	// holds it except while its action's side effect runs.
+	mu      sync.Mutex
 	e       *Engine
 	run     *Run
 	c       *Compiled
@@ -81,6 +88,7 @@ func (e *Engine) execute(it *item) {
 	ctx := context.WithoutCancel(e.ctx)
 	rctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
+	e.wakes.Delete(it.runID) // what woke it is seen by this execution
 	r := it.run
 	if r == nil {
 		var err error
@@ -127,7 +135,9 @@ func (e *Engine) execute(it *item) {
 		e.retryLater(it, errors.New(st.errMsg))
 		return
 	}
+	st.mu.Lock()
 	o := st.walk(rctx, c.Steps, "", nil)
+	st.mu.Unlock()
 	if o != goOn && o != filtered {
 		if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
 			e.finish(ctx, st, RunCanceled, "canceled")
@@ -147,12 +157,17 @@ func (e *Engine) execute(it *item) {
 	case suspended:
 		at := st.wakeAt
 		r.Status = RunWaiting
-		r.NextAt = &at
+		r.NextAt = nil
+		if !at.IsZero() {
+			r.NextAt = &at
+		}
 		if err := e.store.SaveRun(ctx, r); err != nil {
 			e.retryLater(it, err)
 			return
 		}
-		e.timers.add(at, &item{runID: r.ID, flowID: r.FlowID})
+		if !at.IsZero() { // else a request or a child's end wakes it
+			e.timers.add(at, &item{runID: r.ID, flowID: r.FlowID})
+		}
 		if st.retrying {
 			e.cfg.Fault("run.waiting_retry")
 		} else {
@@ -178,7 +193,10 @@ func (e *Engine) ExecuteNow(ctx context.Context, flowID string, t TriggerData) (
 	r.Status = RunRunning
 	now := e.now().UTC()
 	r.StartedAt = &now
-	switch st.walk(ctx, c.Steps, "", nil) {
+	st.mu.Lock()
+	o := st.walk(ctx, c.Steps, "", nil)
+	st.mu.Unlock()
+	switch o {
 	case goOn:
 		r.Status, r.Output = RunSucceeded, st.last
 	case filtered:
@@ -211,7 +229,7 @@ func (e *Engine) newState(r *Run, c *Compiled) *runState {
 	for k, v := range r.Vars {
 		st.vars[k] = v
 	}
-	st.runEnv = map[string]any{"id": r.ID, "attempt": 1}
+	st.runEnv = map[string]any{"id": r.ID, "attempt": 1, "resume_urls": e.resumeURLs(r, c)}
 	st.env = map[string]any{
 		"trigger": TriggerEnv(&r.Trigger),
 		"steps":   st.steps,
@@ -509,6 +527,12 @@ func (st *runState) step(ctx context.Context, cs *CStep, key string, rec *StepRu
 		return st.delay(ctx, cs, rec, env)
 	case StepRespond:
 		return st.respond(cs, rec, env)
+	case StepWait:
+		return st.wait(ctx, cs, rec, env)
+	case StepCall:
+		return st.call(ctx, cs, rec, env)
+	case StepParallel:
+		return st.parallel(ctx, cs, rec, prefix, sc)
 	case StepFail:
 		v, err := cs.with.Run(st.evaluation(cs), env)
 		if err != nil {
@@ -733,9 +757,11 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		IdempotencyKey: st.run.ID + ":" + rec.ID,
 		HTTP:           st.e.cfg.HTTP, Dial: st.e.cfg.Dial, KV: st.e.store, Now: st.e.now,
 		Log: func(msg string) { logs = append(logs, msg) }}
+	st.mu.Unlock() // parallel branches go on while this side effect runs
 	out, err := runAction(actx, cfg.(Action), sc)
 	cancel()
 	st.e.cfg.Fault("step.after_side_effect")
+	st.mu.Lock()
 	out = st.redactValue(out)
 	if len(logs) > 0 {
 		if m, ok := out.(map[string]any); ok {
@@ -852,6 +878,7 @@ func (e *Engine) finish(ctx context.Context, st *runState, status RunStatus, msg
 	}
 	e.cancels.Delete(r.ID)
 	e.obs.RunFinished(r.FlowID, status)
+	e.ended(ctx, r)
 	if ch, ok := e.waiters.LoadAndDelete(r.ID); ok {
 		ch.(chan Reply) <- Reply{Final: true, Status: 200, Body: r.Output, Run: r}
 	}

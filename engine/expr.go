@@ -39,8 +39,9 @@ const (
 type Expr struct {
 	src     string
 	prog    *vm.Program
-	secret  bool // reads secrets: what it produces is derived from them
-	guarded bool // the program calls the budget (loops, string building)
+	secret  bool     // reads secrets: what it produces is derived from them
+	guarded bool     // the program calls the budget (loops, string building)
+	resumes []string // the wait steps named by resume_url()
 }
 
 // Source returns the expression's text.
@@ -73,13 +74,17 @@ func compile(src string, scope []string, asBool bool) (*Expr, error) {
 	if err := checkNested(tree.Node); err != nil {
 		return nil, err
 	}
+	resumes, err := resumeRefs(tree.Node)
+	if err != nil {
+		return nil, err
+	}
 	env := make(types.Map, len(scope)+1)
 	for _, n := range scope {
 		env[n] = types.Any
 	}
 	env[budgetName] = types.Any
 	g := &guard{}
-	opts := []expr.Option{expr.Env(env), expr.MaxNodes(maxExprNodes), expr.Patch(nilSafe{}), expr.Patch(g)}
+	opts := []expr.Option{expr.Env(env), expr.MaxNodes(maxExprNodes), expr.Patch(resumeURLs{}), expr.Patch(nilSafe{}), expr.Patch(g)}
 	opts = append(opts, functions...)
 	opts = append(opts, guardFunctions...)
 	if asBool {
@@ -89,7 +94,7 @@ func compile(src string, scope []string, asBool bool) (*Expr, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Expr{src: src, prog: prog, secret: readsSecrets(tree.Node), guarded: g.used}, nil
+	return &Expr{src: src, prog: prog, secret: readsSecrets(tree.Node), guarded: g.used, resumes: resumes}, nil
 }
 
 // evalState is a VM and a budget, pooled together.

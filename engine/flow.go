@@ -80,6 +80,8 @@ type Step struct {
 	Steps []Step `json:"steps,omitempty"`
 	// MaxItems bounds a foreach (default 1000).
 	MaxItems int `json:"max_items,omitempty"`
+	// Branches are the parallel step's arms, run at the same time.
+	Branches []Branch `json:"branches,omitempty"`
 	// With holds the kind's settings; string values are templates.
 	With json.RawMessage `json:"with,omitempty"`
 	// Retry re-runs a failed step.
@@ -94,6 +96,13 @@ type Step struct {
 type Case struct {
 	Name  string `json:"name,omitempty"`
 	When  string `json:"when"`
+	Steps []Step `json:"steps"`
+}
+
+// Branch is one arm of a parallel step: its Steps run in order, beside the
+// other branches; the step's output maps Name to the last step's output.
+type Branch struct {
+	Name  string `json:"name"`
 	Steps []Step `json:"steps"`
 }
 
@@ -116,6 +125,12 @@ const (
 	StepSet     = "set"
 	StepRespond = "respond"
 	StepFail    = "fail"
+	// StepWait pauses the run until a request to its resume URL (or its timeout).
+	StepWait = "wait"
+	// StepCall runs another flow as a child run.
+	StepCall = "call"
+	// StepParallel runs branches at the same time.
+	StepParallel = "parallel"
 )
 
 // OnError values.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 )
 
 // functions are the helpers SPEC §4 adds to expr's built-ins. Each takes and
@@ -65,6 +66,53 @@ var functions = []expr.Option{
 		return url.QueryEscape(Stringify(p[0])), nil
 	}, new(func(any) string)),
 	expr.Function("uuid", func(...any) (any, error) { return newUUID(), nil }, new(func() string)),
+	// resume_url('step') is rewritten at compile time (resumeURLs) into a
+	// read of the run's own URLs; this body only runs where no run is.
+	expr.Function("resume_url", func(...any) (any, error) { return nil, nil }, new(func(string) string)),
+}
+
+// resumeRefs returns the step ids named by resume_url() calls, which must
+// each be one step id in quotes.
+func resumeRefs(root ast.Node) ([]string, error) {
+	var out []string
+	var err error
+	ast.Walk(&root, visitFunc(func(n *ast.Node) {
+		c, ok := (*n).(*ast.CallNode)
+		if !ok || err != nil {
+			return
+		}
+		if id, ok := c.Callee.(*ast.IdentifierNode); !ok || id.Value != "resume_url" {
+			return
+		}
+		if len(c.Arguments) != 1 {
+			err = fmt.Errorf("resume_url takes one argument: the wait step's id in quotes, e.g. resume_url('approval')")
+			return
+		}
+		s, ok := c.Arguments[0].(*ast.StringNode)
+		if !ok {
+			err = fmt.Errorf("resume_url takes the wait step's id in quotes, e.g. resume_url('approval'), not a computed value")
+			return
+		}
+		out = append(out, s.Value)
+	}))
+	return out, err
+}
+
+// resumeURLs rewrites resume_url('x') into run.resume_urls['x']: the run's
+// URLs are plain data computed when the run executes (no Go function in the
+// env, and no key within reach of expressions).
+type resumeURLs struct{}
+
+func (resumeURLs) Visit(node *ast.Node) {
+	c, ok := (*node).(*ast.CallNode)
+	if !ok || len(c.Arguments) != 1 {
+		return
+	}
+	if id, ok := c.Callee.(*ast.IdentifierNode); !ok || id.Value != "resume_url" {
+		return
+	}
+	urls := &ast.MemberNode{Node: &ast.IdentifierNode{Value: "run"}, Property: &ast.StringNode{Value: "resume_urls"}}
+	ast.Patch(node, &ast.MemberNode{Node: urls, Property: c.Arguments[0]})
 }
 
 // timeLayouts are tried in order by parse_time without a layout.

@@ -77,7 +77,8 @@ func (r *Registry) StepSpecs() []Spec {
 // IsControl reports whether t is a step type the engine runs itself.
 func IsControl(t string) bool {
 	switch t {
-	case StepFilter, StepBranch, StepForeach, StepDelay, StepSet, StepRespond, StepFail:
+	case StepFilter, StepBranch, StepForeach, StepDelay, StepSet, StepRespond, StepFail,
+		StepWait, StepCall, StepParallel:
 		return true
 	}
 	return false

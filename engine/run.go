@@ -105,10 +105,15 @@ type Run struct {
 	// Vars holds the variables set by `set` steps so far.
 	Vars map[string]any `json:"vars,omitempty"`
 	// Output is the last executed step's output once the run has ended.
-	Output    any        `json:"output,omitempty"`
-	Error     string     `json:"error"`
-	DedupeKey string     `json:"dedupe_key,omitempty"`
-	ReplayOf  string     `json:"replay_of,omitempty"`
+	Output    any    `json:"output,omitempty"`
+	Error     string `json:"error"`
+	DedupeKey string `json:"dedupe_key,omitempty"`
+	ReplayOf  string `json:"replay_of,omitempty"`
+	// ParentRunID is the run whose `call` step started this one.
+	ParentRunID string `json:"parent_run_id,omitempty"`
+	// CallDepth counts the `call` steps above this run (0 for a run not
+	// started by a call); a call deeper than MaxCallDepth fails.
+	CallDepth int        `json:"call_depth,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	StartedAt *time.Time `json:"started_at,omitempty"`
 	// NextAt is when a waiting run wakes (delay or retry backoff).

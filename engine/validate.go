@@ -17,23 +17,34 @@ type Compiled struct {
 	// Trigger is the trigger kind's decoded config (e.g. *triggers.Webhook).
 	Trigger any
 	Steps   []*CStep
+	// Waits are the ids of the flow's wait steps: resume_url() knows them.
+	Waits []string
 }
 
 // CStep is a compiled step.
 type CStep struct {
 	*Step
-	cond   *Expr // if
-	when   *Expr // filter
-	items  *Expr // foreach
-	with   *Template
-	cases  []cCase
-	def    []*CStep
-	body   []*CStep
+	cond  *Expr // if
+	when  *Expr // filter
+	items *Expr // foreach
+	with  *Template
+	cases []cCase
+	def   []*CStep
+	body  []*CStep
+	// branches are a parallel step's arms.
+	branches []cBranch
+	// path is the step's JSON path in the flow (steps[2].cases[0].steps[1]).
+	path   string
 	action *ActionKind
 	spec   *Spec
 	// secrets are the secret names the step's expressions read, to say
 	// which is missing when the step fails.
 	secrets []string
+}
+
+type cBranch struct {
+	name  string
+	steps []*CStep
 }
 
 type cCase struct {
@@ -43,6 +54,8 @@ type cCase struct {
 }
 
 const (
+	// maxBranches bounds a parallel step's branches (each is a goroutine of its run).
+	maxBranches     = 20
 	defaultMaxItems = 1000
 	maxMaxItems     = 100000
 	maxAttempts     = 100
@@ -84,7 +97,12 @@ func Compile(f *Flow, reg *Registry) (*Compiled, Problems) {
 	for id := range seen {
 		ids[id] = true
 	}
-	checkRefs(c.Steps, "steps", ids, &ps)
+	waits := map[string]bool{}
+	checkFlowSteps(c.Steps, f.ID, false, func(cs *CStep) {
+		waits[cs.ID] = true
+		c.Waits = append(c.Waits, cs.ID)
+	}, &ps)
+	checkRefs(c.Steps, "steps", ids, waits, &ps)
 	if len(ps) > 0 {
 		return nil, ps
 	}
@@ -141,7 +159,7 @@ func compileSteps(steps []Step, path string, reg *Registry, seen map[string]stri
 }
 
 func compileStep(s *Step, p string, reg *Registry, seen map[string]string, ps *Problems) *CStep {
-	cs := &CStep{Step: s}
+	cs := &CStep{Step: s, path: p}
 	switch {
 	case s.ID == "":
 		ps.Add(p+".id", "required")
@@ -188,6 +206,9 @@ func compileStep(s *Step, p string, reg *Registry, seen map[string]string, ps *P
 		only("steps", len(s.Steps) > 0, "foreach")
 		only("max_items", s.MaxItems != 0, "foreach")
 	}
+	if s.Type != StepParallel {
+		only("branches", len(s.Branches) > 0, "parallel")
+	}
 	switch s.Type {
 	case "":
 		ps.Add(p+".type", "required")
@@ -230,6 +251,30 @@ func compileStep(s *Step, p string, reg *Registry, seen map[string]string, ps *P
 			ps.Add(p+".steps", "required: the steps to run for each item")
 		}
 		cs.body = compileSteps(s.Steps, p+".steps", reg, seen, ps)
+		noWith(s, p, ps)
+	case StepParallel:
+		if len(s.Branches) == 0 {
+			ps.Add(p+".branches", "required: at least one branch with `name` and `steps`")
+		}
+		if len(s.Branches) > maxBranches {
+			ps.Add(p+".branches", "at most %d branches, got %d", maxBranches, len(s.Branches))
+		}
+		names := map[string]int{}
+		for j := range s.Branches {
+			bp := fmt.Sprintf("%s.branches[%d]", p, j)
+			b := &s.Branches[j]
+			if strings.TrimSpace(b.Name) == "" {
+				ps.Add(bp+".name", "required: the key of this branch's output")
+			} else if k, ok := names[b.Name]; ok {
+				ps.Add(bp+".name", "%q is already the name of branches[%d]", b.Name, k)
+			} else {
+				names[b.Name] = j
+			}
+			if len(b.Steps) == 0 {
+				ps.Add(bp+".steps", "required: the steps this branch runs")
+			}
+			cs.branches = append(cs.branches, cBranch{name: b.Name, steps: compileSteps(b.Steps, bp+".steps", reg, seen, ps)})
+		}
 		noWith(s, p, ps)
 	default:
 		var spec *Spec
@@ -340,6 +385,16 @@ func compileWith(s *Step, spec *Spec, ak *ActionKind, p string, ps *Problems) *T
 	case s.Type == StepSet:
 		if _, ok := m["vars"].(map[string]any); !ok {
 			ps.Add(p+".with.vars", "must be an object of name → value")
+		}
+	case s.Type == StepWait:
+		if v, ok := m["timeout"].(string); ok {
+			if d, err := time.ParseDuration(v); err == nil && d <= 0 {
+				ps.Add(p+".with.timeout", "must be positive (leave it out to wait until resumed)")
+			}
+		}
+	case s.Type == StepCall:
+		if v, ok := m["flow"].(string); ok && !strings.Contains(v, "{{") && !flowIDRe.MatchString(v) {
+			ps.Add(p+".with.flow", "must be a flow id, got %q", v)
 		}
 	}
 	return t
@@ -541,7 +596,7 @@ func JoinPath(a, b string) string {
 // checkRefs reports expressions that reach a field the scope objects do not
 // have (trigger.bdy) or a step the flow does not have (steps.nope), and
 // records the secrets each step reads.
-func checkRefs(steps []*CStep, path string, ids map[string]bool, ps *Problems) {
+func checkRefs(steps []*CStep, path string, ids, waits map[string]bool, ps *Problems) {
 	for i, cs := range steps {
 		p := fmt.Sprintf("%s[%d]", path, i)
 		check := func(e *Expr, at string) {
@@ -552,6 +607,11 @@ func checkRefs(steps []*CStep, path string, ids map[string]bool, ps *Problems) {
 			if err != nil {
 				ps.Add(at, "%s in `%s`", err.Error(), e.Source())
 			}
+			for _, w := range e.resumes {
+				if !waits[w] {
+					ps.Add(at, "resume_url('%s'): the flow has no wait step %q (resume_url names a step of type wait)", w, w)
+				}
+			}
 			cs.secrets = append(cs.secrets, secrets...)
 		}
 		check(cs.cond, p+".if")
@@ -559,14 +619,49 @@ func checkRefs(steps []*CStep, path string, ids map[string]bool, ps *Problems) {
 		check(cs.items, p+".items")
 		for j, c := range cs.cases {
 			check(c.when, fmt.Sprintf("%s.cases[%d].when", p, j))
-			checkRefs(c.steps, fmt.Sprintf("%s.cases[%d].steps", p, j), ids, ps)
+			checkRefs(c.steps, fmt.Sprintf("%s.cases[%d].steps", p, j), ids, waits, ps)
 		}
-		checkRefs(cs.def, p+".default", ids, ps)
-		checkRefs(cs.body, p+".steps", ids, ps)
+		checkRefs(cs.def, p+".default", ids, waits, ps)
+		checkRefs(cs.body, p+".steps", ids, waits, ps)
+		for j, b := range cs.branches {
+			checkRefs(b.steps, fmt.Sprintf("%s.branches[%d].steps", p, j), ids, waits, ps)
+		}
 		if cs.with != nil {
 			for _, x := range cs.with.Exprs() {
 				check(x.Expr, joinDot(p+".with", x.Path))
 			}
+		}
+	}
+}
+
+// checkFlowSteps checks what needs the whole flow: a call step may not name
+// its own flow, and a wait step may not sit in a foreach (its resume URL is
+// one per run and step). It hands every wait step to wait.
+func checkFlowSteps(steps []*CStep, flowID string, inLoop bool, wait func(*CStep), ps *Problems) {
+	for _, cs := range steps {
+		switch cs.Type {
+		case StepWait:
+			if inLoop {
+				ps.Add(cs.path+".type", "a wait step cannot be inside a foreach: its resume URL is one per run and step")
+			} else {
+				wait(cs)
+			}
+		case StepCall:
+			var w struct {
+				Flow any `json:"flow"`
+			}
+			_ = json.Unmarshal(cs.With, &w)
+			if id, _ := w.Flow.(string); id != "" && id == flowID {
+				ps.Add(cs.path+".with.flow", "a flow cannot call itself")
+			}
+		}
+		for _, c := range cs.cases {
+			checkFlowSteps(c.steps, flowID, inLoop, wait, ps)
+		}
+		checkFlowSteps(cs.def, flowID, inLoop, wait, ps)
+		checkFlowSteps(cs.body, flowID, inLoop || cs.Type == StepForeach, wait, ps)
+		for _, b := range cs.branches {
+			checkFlowSteps(b.steps, flowID, inLoop, wait, ps)
 		}
 	}
 }

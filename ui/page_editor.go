@@ -158,7 +158,8 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 		}
 	}
 	specs := reg.StepSpecs()
-	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs)}
+	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs),
+		callable: s.callableFlows(stored.ID)}
 
 	trigType, _ := getAt(doc, "trigger.type")
 	tt, _ := trigType.(string)

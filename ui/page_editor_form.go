@@ -403,6 +403,8 @@ func newStep(kind string, used map[string]bool) map[string]any {
 		st["cases"] = []any{map[string]any{"when": "", "steps": []any{}}}
 	case engine.StepForeach:
 		st["steps"] = []any{}
+	case engine.StepParallel:
+		st["branches"] = []any{map[string]any{"name": "a", "steps": []any{}}, map[string]any{"name": "b", "steps": []any{}}}
 	case engine.StepFilter:
 	default:
 		st["with"] = map[string]any{}
@@ -455,6 +457,8 @@ type formBuilder struct {
 	focus   string
 	focusID string
 	palette []views.PaletteGroup
+	// callable are the flows a call step may name (the flow picker).
+	callable []string
 }
 
 func (b *formBuilder) reg(path, id string) {
@@ -679,7 +683,7 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 	get := func(k string) (any, bool) { v, ok := m[k]; return v, ok }
 	mk := b.field
 	switch {
-	case typ == engine.StepFilter || typ == engine.StepForeach:
+	case typ == engine.StepFilter || typ == engine.StepForeach || typ == engine.StepParallel:
 		for _, f := range spec.Fields {
 			v, ok := get(f.Name)
 			sv.Fields = append(sv.Fields, mk(f, path+"."+f.Name, v, ok))
@@ -689,6 +693,9 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 		with, _ := m["with"].(map[string]any)
 		for _, f := range spec.Fields {
 			v, ok := with[f.Name]
+			if typ == engine.StepCall && f.Name == "flow" {
+				f.Type, f.Options = engine.FieldSelect, b.callable // the flow picker
+			}
 			sv.Fields = append(sv.Fields, mk(f, path+".with."+f.Name, v, ok))
 		}
 	default:
@@ -737,7 +744,7 @@ func firstInput(path, typ string, spec engine.Spec, known bool) string {
 	switch {
 	case typ == engine.StepBranch:
 		return path + ".cases[0].when"
-	case typ == engine.StepFilter || typ == engine.StepForeach:
+	case typ == engine.StepFilter || typ == engine.StepForeach || typ == engine.StepParallel:
 		if len(spec.Fields) > 0 {
 			return path + "." + spec.Fields[0].Name
 		}

@@ -147,6 +147,7 @@ func (s *Server) runPage(c *fiber.Ctx) error {
 	p := views.RunPage{Page: s.page(c, "Run "+r.ID, "runs")}
 	p.Run = s.runView(r, s.flowNames(c), false)
 	p.Run.CanEdit = p.CanEdit
+	p.Run.Waits = s.waitViews(c.UserContext(), r)
 	return s.render(c, fiber.StatusOK, views.Run(p))
 }
 
@@ -165,7 +166,8 @@ func (s *Server) runView(r *engine.Run, names map[string]string, compact bool) v
 	v := views.RunView{ID: r.ID, FlowID: r.FlowID, FlowName: nameOr(names, r.FlowID), FlowVersion: r.FlowVersion,
 		Status: string(r.Status), Error: r.Error, TriggerType: r.Trigger.Type, Created: stamp(r.CreatedAt),
 		Ago: ago(r.CreatedAt, now), ReplayOf: r.ReplayOf, Trigger: pretty(r.Trigger), Output: pretty(r.Output),
-		Final: r.Status.Final(), Failed: r.Status == engine.RunFailed, Truncated: r.Truncated, Compact: compact}
+		Final: r.Status.Final(), Failed: r.Status == engine.RunFailed, Truncated: r.Truncated, Compact: compact,
+		ParentRunID: r.ParentRunID}
 	if r.FinishedAt != nil {
 		v.Duration = took(r.FinishedAt.Sub(r.CreatedAt))
 	}
@@ -186,6 +188,9 @@ func (s *Server) runView(r *engine.Run, names map[string]string, compact bool) v
 		}
 		if sv.Output == "null" {
 			sv.Output = ""
+		}
+		if m, ok := st.Output.(map[string]any); ok && st.Type == engine.StepCall {
+			sv.RunLink, _ = m["run_id"].(string)
 		}
 		v.Steps = append(v.Steps, sv)
 	}

@@ -172,6 +172,7 @@ func (s *Server) routes() {
 		return s.jsonError(c, fiber.NewError(fiber.StatusNotFound, "no such API route: "+c.Method()+" "+c.Path()))
 	})
 
+	s.resumeRoutes(app)
 	s.pageRoutes(app)
 }
 

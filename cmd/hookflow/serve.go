@@ -72,6 +72,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Store: st, Registry: reg, Secrets: vault, Observer: alerts.Observer{Observer: metrics, Alerts: alerter},
 		HTTP: guard.HTTPClient(), Dial: guard.DialContext, Logf: logger.Printf, Workers: s.workers,
 		Retention: engine.Retention{MaxAge: engine.Duration(s.retainAge), MaxRuns: s.retainRuns}, Fault: fault,
+		BaseURL: s.baseURL,
 	})
 	if err := eng.Start(ctx); err != nil {
 		return err

@@ -346,6 +346,10 @@ type RunView struct {
 	CanEdit bool
 	// Compact hides the header (the editor's test panel).
 	Compact bool
+	// ParentRunID links a run started by a call step to its caller.
+	ParentRunID string
+	// Waits are the wait steps waiting for a request, with their resume URLs.
+	Waits []WaitView
 }
 
 // StepRunView is one step of a run.
@@ -357,6 +361,8 @@ type StepRunView struct {
 	NextAt           string
 	Input, Output    string
 	Depth            int
+	// RunLink is the run a call step started.
+	RunLink string
 }
 
 // SecretsPage lists secret names.

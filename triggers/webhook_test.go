@@ -376,6 +376,7 @@ func TestTriggerMapIsPlainData(t *testing.T) {
 		"raw":         "",
 		"received_at": "2026-11-22T10:00:00Z",
 		"reconciled":  false,
+		"raw_base64":  false,
 		"file_data":   map[string]any{"ab": "eA=="},
 	}
 	if !reflect.DeepEqual(m, want) {

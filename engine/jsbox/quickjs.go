@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,9 +24,9 @@ type Options struct {
 	// a run takes one, and a replacement is made after the run, off its path.
 	// A negative Pool keeps none ready: each run starts its engine.
 	Pool int
-	// Concurrency bounds the runs at the same time (default GOMAXPROCS, at
-	// least 2), so that the memory all runs may hold is Concurrency × the
-	// memory limit. A run waits for a slot within its context.
+	// Concurrency bounds the runs at the same time (default 2), so that the
+	// memory all runs may hold is Concurrency × the memory limit (128 MiB by
+	// default). A run waits for a slot within its context.
 	Concurrency int
 }
 
@@ -48,7 +47,7 @@ func NewQuickJS(o Options) *QuickJS {
 		o.Pool = 0
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = max(2, runtime.GOMAXPROCS(0))
+		o.Concurrency = 2
 	}
 	return &QuickJS{ready: make(chan *instance, o.Pool), slots: make(chan struct{}, o.Concurrency)}
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -32,8 +33,9 @@ type Options struct {
 
 // QuickJS is the Sandbox on QuickJS. It is safe for concurrent use.
 type QuickJS struct {
-	ready chan *instance
-	slots chan struct{}
+	ready   chan *instance
+	slots   chan struct{}
+	filling atomic.Int32 // instances being made for ready
 }
 
 var _ Sandbox = (*QuickJS)(nil)
@@ -181,11 +183,14 @@ func (q *QuickJS) done(in *instance) {
 	}()
 }
 
-// fill adds one fresh instance to the pool unless it is full.
+// fill adds one fresh instance to the pool unless it is full, counting the
+// instances being made, so that no more are made than the pool can take.
 func (q *QuickJS) fill() bool {
-	if len(q.ready) >= cap(q.ready) {
+	if int(q.filling.Add(1))+len(q.ready) > cap(q.ready) {
+		q.filling.Add(-1)
 		return false
 	}
+	defer q.filling.Add(-1)
 	in, err := newInstance()
 	if err != nil {
 		return false

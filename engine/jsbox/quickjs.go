@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,7 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
+	lib "modernc.org/libquickjs"
 	"modernc.org/quickjs"
 )
 
@@ -269,31 +272,12 @@ func (q *QuickJS) Run(ctx context.Context, source string, data map[string]any, l
 	if err != nil {
 		return nil, err
 	}
-	defer q.done(in)
-
-	// ctx ending interrupts the engine. Interrupt is re-sent until the run
-	// returns: a call into the engine clears a request made before it began.
-	finished := make(chan struct{})
-	defer close(finished)
-	go func() {
-		select {
-		case <-ctx.Done():
-		case <-finished:
-			return
-		}
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			in.vm.Interrupt()
-			select {
-			case <-finished:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-
 	start := time.Now()
+	stop := in.watch(ctx, lim.Timeout)
+	defer func() {
+		stop() // the watchdog is gone before the engine is closed
+		q.done(in)
+	}()
 	in.vm.SetMemoryLimit(uintptr(lim.Memory))
 	in.vm.SetEvalTimeout(lim.Timeout)
 	var out any
@@ -324,6 +308,67 @@ func (q *QuickJS) Run(ctx context.Context, source string, data map[string]any, l
 		return res, &Error{Kind: KindOutput, Message: "the returned value is not JSON: " + err.Error()}
 	}
 	return res, nil
+}
+
+// watch stops the run when ctx ends or the time limit passes, until the
+// returned stop is called (which waits for the watchdog to end).
+//
+// The engine checks its interrupt handler (time limit, Interrupt) only when a
+// countdown of calls and backward jumps reaches zero, every 10,000 of them. A
+// loop of a few slow built-in calls (a search through a 20 MB string, say)
+// would pass that many checks only after minutes, so past the deadline the
+// watchdog also zeroes the countdown every few milliseconds: the run then
+// stops at its next call or loop iteration. What it cannot cut short is one
+// built-in call already running; the memory cap bounds how long that takes.
+func (in *instance) watch(ctx context.Context, limit time.Duration) (stop func()) {
+	finished := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		timer := time.NewTimer(limit)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		case <-finished:
+			return
+		}
+		counter := interruptCounter(in.vm)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			in.vm.Interrupt()
+			if counter != nil {
+				atomic.StoreInt32(counter, 0)
+			}
+			select {
+			case <-finished:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() {
+		close(finished)
+		wg.Wait()
+	}
+}
+
+// interruptCounter finds the engine context's interrupt countdown. The
+// context pointer is an unexported field of quickjs.VM, read with reflect;
+// nil when a newer version of the package moved it (the watchdog then only
+// calls Interrupt, and TestTimeLimit's slow-built-ins case fails).
+func interruptCounter(vm *quickjs.VM) *int32 {
+	f := reflect.ValueOf(vm).Elem().FieldByName("cContext")
+	if !f.IsValid() || f.Kind() != reflect.Uintptr || f.Uint() == 0 {
+		return nil
+	}
+	p := uintptr(f.Uint())
+	// The context lives in the engine's own (non-Go) memory and stays put
+	// until the VM is closed, which happens only after the watchdog ends.
+	c := *(**lib.TJSContext)(unsafe.Pointer(&p))
+	return &c.Finterrupt_counter
 }
 
 func isSyntax(err error) bool {
@@ -359,7 +404,9 @@ func runError(ctx context.Context, err error, lim Limits, took time.Duration) er
 			return ctx.Err()
 		}
 		return timeoutError(lim.Timeout)
-	case qe.Name == "InternalError" && qe.Message == "out of memory":
+	case qe.Name == "InternalError" && (qe.Message == "out of memory" || qe.Message == "" && qe.Stack == ""):
+		// (An InternalError with no message and no stack is one made while
+		// memory ran out.)
 		return memoryError(lim.Memory)
 	case qe.Name == "" && qe.Stack == "" && qe.Error() == "null":
 		// Out of memory while making the exception itself: the engine throws

@@ -144,6 +144,7 @@ func TestTimeLimit(t *testing.T) {
 		"console.log('before');\nlet n = 0; while (true) { n++ }",
 		"}; while (true) {}; {", // escapes the wrapper: runs at definition
 		"const re = /(a+)+$/; return re.test('a'.repeat(40) + 'b')",
+		"const s = 'ab'.repeat(1e5);\nfor (let i = 0; i < 1e6; i++) s.indexOf('c'); // few loop turns, each a slow built-in call",
 	} {
 		t.Run(src, func(t *testing.T) {
 			start := time.Now()

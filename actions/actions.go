@@ -40,6 +40,7 @@ func Register(r *engine.Registry) {
 	r.AddAction(webhookKind)
 	r.AddAction(storeKind)
 	r.AddAction(logKind)
+	r.AddAction(codeKind)
 }
 
 const (

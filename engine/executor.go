@@ -757,14 +757,19 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		IdempotencyKey: st.run.ID + ":" + rec.ID,
 		HTTP:           st.e.cfg.HTTP, Dial: st.e.cfg.Dial, KV: st.e.store, Now: st.e.now,
 		Log: func(msg string) { logs = append(logs, msg) }}
+	if readsData(cs.spec) {
+		sc.Data = stepData(env) // a snapshot: parallel branches go on writing steps
+	}
 	st.mu.Unlock() // parallel branches go on while this side effect runs
 	out, err := runAction(actx, cfg.(Action), sc)
 	cancel()
 	st.e.cfg.Fault("step.after_side_effect")
 	st.mu.Lock()
 	out = st.redactValue(out)
+	rec.Logs = nil
 	if len(logs) > 0 {
-		if m, ok := out.(map[string]any); ok {
+		rec.Logs = logLines(st.redactValue(toAnyList(logs)))
+		if m, ok := out.(map[string]any); ok && cs.Type != "code" { // a code step's output is what it returned
 			m["logs"] = st.redactValue(toAnyList(logs))
 		}
 	}

@@ -2,8 +2,10 @@ package engine
 
 import (
 	"context"
+	"maps"
 	"net"
 	"net/http"
+	"sort"
 	"time"
 )
 
@@ -25,6 +27,7 @@ const (
 	FieldList       FieldType = "list"       // one value, a comma-separated string or a list
 	FieldJSON       FieldType = "json"       // any JSON value, templated value by value
 	FieldObject     FieldType = "object"     // a nested object described by Fields
+	FieldCode       FieldType = "code"       // program text (JavaScript), never a template
 )
 
 // Field describes one setting of a kind: the `with` reference and the editor form.
@@ -108,6 +111,75 @@ type StepContext struct {
 	Log func(msg string)
 	// Now is the clock.
 	Now func() time.Time
+	// Data is the run's data as plain values, for steps that compute over it
+	// (code): trigger, steps, vars, run, flow, item and index. Never secrets.
+	Data map[string]any
+}
+
+// stepData is env without the secrets, for StepContext.Data.
+func stepData(env map[string]any) map[string]any {
+	d := make(map[string]any, len(env))
+	for k, v := range env {
+		switch k {
+		case "secrets", budgetName:
+		case "steps", "vars": // copied: parallel branches write them while the step runs
+			d[k] = maps.Clone(v.(map[string]any))
+		default:
+			d[k] = v
+		}
+	}
+	return d
+}
+
+// readsData reports whether a kind computes over the run's data (it has a
+// code field), so that only such steps pay for StepContext.Data.
+func readsData(spec *Spec) bool {
+	if spec == nil {
+		return false
+	}
+	for _, f := range spec.Fields {
+		if f.Type == FieldCode {
+			return true
+		}
+	}
+	return false
+}
+
+// logLines turns redacted log lines back into strings for StepRun.Logs.
+func logLines(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, 0, len(list))
+	for _, x := range list {
+		out = append(out, Stringify(x))
+	}
+	return out
+}
+
+// compileWithFields compiles a `with` object's templates, except the values
+// of FieldCode fields: program text is kept as written ("{{" in JavaScript
+// is code, and run data must never be spliced into a program).
+func compileWithFields(m map[string]any, spec *Spec) (*Template, []*TemplateError) {
+	code := map[string]any{}
+	rest := make(map[string]any, len(m))
+	for k, v := range m {
+		rest[k] = v
+	}
+	for _, f := range spec.Fields {
+		if v, ok := rest[f.Name]; ok && f.Type == FieldCode {
+			code[f.Name] = v
+			delete(rest, f.Name)
+		}
+	}
+	t, errs := CompileTemplateValue(rest, StepScope)
+	if len(code) == 0 || t == nil || t.kind != tplObject {
+		return t, errs
+	}
+	for k, v := range code {
+		t.keys = append(t.keys, k)
+		t.fields[k] = &Template{kind: tplLiteral, lit: v}
+	}
+	sort.Strings(t.keys)
+	return t, errs
 }
 
 // Inbound is an HTTP request to /hooks/{flow}, copied out of the server's buffers.

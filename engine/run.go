@@ -141,6 +141,8 @@ type StepRun struct {
 	FinishedAt *time.Time `json:"finished_at,omitempty"`
 	NextAt     *time.Time `json:"next_at,omitempty"`
 	DurationMS float64    `json:"duration_ms"`
+	// Logs are the lines the step wrote (console.log in code steps).
+	Logs []string `json:"logs,omitempty"`
 }
 
 // Step returns the record with the given instance id, or nil.

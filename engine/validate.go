@@ -358,7 +358,7 @@ func compileWith(s *Step, spec *Spec, ak *ActionKind, p string, ps *Problems) *T
 			ps.Add(p+".with."+f.Name, "required")
 		}
 	}
-	t, errs := CompileTemplateValue(m, StepScope)
+	t, errs := compileWithFields(m, spec)
 	for _, e := range errs {
 		ps.Add(joinDot(p+".with", e.Path), "%s", oneLine(e.Err))
 	}

@@ -1,9 +1,9 @@
 package boltstore
 
 import (
-	"errors"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 

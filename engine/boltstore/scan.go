@@ -145,7 +145,7 @@ func (sc *runScan) chunk(ctx context.Context, tx *bolt.Tx) error {
 		if sc.from != nil {
 			start = append(copyBytes(p), sc.from...)
 		}
-		if k, v := seekBefore(c, start); hasPrefix(k, p) {
+		if k, v := seekBefore(c, start); sc.inRange(k, p) {
 			h = append(h, &head{p: p, c: c, k: k, v: v})
 		}
 	}
@@ -162,10 +162,6 @@ func (sc *runScan) chunk(ctx context.Context, tx *bolt.Tx) error {
 		}
 		top := h[0]
 		id := top.id()
-		if sc.stop != nil && bytes.Compare(id, sc.stop) < 0 && isULIDKey(id) {
-			heap.Pop(&h) // the rest of this range is older than Since
-			continue
-		}
 		sc.scanned++
 		sc.from = append(sc.from[:0:0], id...)
 		if err := sc.consider(tx, id, top.v); err != nil {
@@ -174,7 +170,7 @@ func (sc *runScan) chunk(ctx context.Context, tx *bolt.Tx) error {
 		if len(sc.found) > sc.limit {
 			return nil
 		}
-		if top.k, top.v = top.c.Prev(); hasPrefix(top.k, top.p) {
+		if top.k, top.v = top.c.Prev(); sc.inRange(top.k, top.p) {
 			heap.Fix(&h, 0)
 		} else {
 			heap.Pop(&h)
@@ -182,6 +178,16 @@ func (sc *runScan) chunk(ctx context.Context, tx *bolt.Tx) error {
 	}
 	sc.exhausted = true
 	return nil
+}
+
+// inRange reports whether k is in the range of prefix p and not older than
+// Since (with slack; ids that are not ULIDs are always examined).
+func (sc *runScan) inRange(k, p []byte) bool {
+	if !hasPrefix(k, p) {
+		return false
+	}
+	id := k[len(p):]
+	return sc.stop == nil || bytes.Compare(id, sc.stop) >= 0 || !isULIDKey(id)
 }
 
 // flowPrefixes lists the flow prefixes present in runs_by_flow, one seek each.

@@ -222,11 +222,10 @@ func (sc *runScan) consider(tx *bolt.Tx, id, v []byte) error {
 		if data == nil {
 			return nil
 		}
-		r, _, err := decodeRunRecord(id, data)
-		if err != nil {
+		var err error
+		if sum, err = legacySummary(tx, id, data); err != nil {
 			return err
 		}
-		sum = r.Summary()
 		if (q.Status != "" && sum.Status != q.Status) ||
 			(!q.Since.IsZero() && sum.CreatedAt.Before(q.Since)) || (!q.Until.IsZero() && sum.CreatedAt.After(q.Until)) {
 			return nil
@@ -249,6 +248,32 @@ func (sc *runScan) consider(tx *bolt.Tx, id, v []byte) error {
 	}
 	sc.found = append(sc.found, sum)
 	return nil
+}
+
+// legacySummary builds the summary of a run whose index entry has none,
+// from its record and its trigger's type and time.
+func legacySummary(tx *bolt.Tx, id, data []byte) (*engine.RunSummary, error) {
+	r, trig, err := decodeRunRecord(id, data)
+	if err != nil {
+		return nil, err
+	}
+	if trig == nil {
+		trig = tx.Bucket(bRunTriggers).Get(id)
+	}
+	meta := trig
+	if trig != nil && !legacyJSON(trig) {
+		if _, _, _, meta, _, err = triggerParts(trig, nil); err != nil {
+			return nil, fmt.Errorf("decode trigger of run %q: %w", id, err)
+		}
+	}
+	if meta != nil {
+		var head engine.TriggerSummary // the same field names as TriggerData
+		if err := json.Unmarshal(meta, &head); err != nil {
+			return nil, fmt.Errorf("decode trigger of run %q: %w", id, err)
+		}
+		r.Trigger.Type, r.Trigger.Method, r.Trigger.ReceivedAt = head.Type, head.Method, head.ReceivedAt
+	}
+	return r.Summary(), nil
 }
 
 // textMatch reports whether the run's trigger body holds the search text.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"runtime"
 	"time"
 	"unicode/utf8"
 
@@ -21,6 +22,11 @@ import (
 // run examined; and a request stops after listBudget or listMaxScan entries,
 // returning what it found with a cursor to continue. Tests lower them.
 var (
+	// scanSlots bounds the chunks that run at once to half the cores (at
+	// least one): however many clients search, the other half is left to
+	// webhooks and runs. Concurrent searches take turns chunk by chunk.
+	scanSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
+
 	chunkKeys   = 2000
 	chunkTime   = 2 * time.Millisecond
 	listBudget  = 50 * time.Millisecond
@@ -85,7 +91,14 @@ func (s *Store) scanRuns(ctx context.Context, q engine.RunQuery) (engine.RunPage
 	start := time.Now()
 	partial := false
 	for {
-		if err := s.view(func(tx *bolt.Tx) error { return sc.chunk(ctx, tx) }); err != nil {
+		select {
+		case scanSlots <- struct{}{}:
+		case <-ctx.Done():
+			return engine.RunPage{}, fmt.Errorf("list runs: %w", ctx.Err())
+		}
+		err := s.view(func(tx *bolt.Tx) error { return sc.chunk(ctx, tx) })
+		<-scanSlots
+		if err != nil {
 			return engine.RunPage{}, fmt.Errorf("list runs: %w", err)
 		}
 		if sc.exhausted || len(sc.found) > sc.limit {

@@ -262,16 +262,69 @@ func encodeIndex(r *engine.Run) ([]byte, error) {
 	if len(r.Status) > 255 {
 		return nil, errInvalid(fmt.Sprintf("status %.20q… is too long", r.Status))
 	}
-	js, err := json.Marshal(r.Summary())
+	sum := r.Summary()
+	js, err := json.Marshal(indexSummary{Flow: sum.FlowID, Version: sum.FlowVersion, Error: sum.Error,
+		Type: sum.Trigger.Type, Method: sum.Trigger.Method, Received: nanos(sum.Trigger.ReceivedAt),
+		Started: nanosPtr(sum.StartedAt), Finished: nanosPtr(sum.FinishedAt), ReplayOf: sum.ReplayOf,
+		Steps: sum.Steps, ByStatus: sum.StepStatuses, Truncated: sum.Truncated})
 	if err != nil {
 		return nil, err
 	}
 	v := make([]byte, 0, 10+len(r.Status)+len(js))
 	v = append(v, formatV1)
-	v = binary.BigEndian.AppendUint64(v, uint64(r.CreatedAt.UnixNano()))
+	v = binary.BigEndian.AppendUint64(v, uint64(nanos(r.CreatedAt)))
 	v = append(v, byte(len(r.Status)))
 	v = append(v, r.Status...)
 	return append(v, js...), nil
+}
+
+// indexSummary is a RunSummary as an index entry stores it (about 100
+// bytes): short names, times in unix ns; the run id is the key, the status
+// and creation time are the entry's header.
+type indexSummary struct {
+	Flow      string                    `json:"f"`
+	Version   int                       `json:"v,omitempty"`
+	Error     string                    `json:"e,omitempty"`
+	Type      string                    `json:"t,omitempty"`
+	Method    string                    `json:"m,omitempty"`
+	Received  int64                     `json:"r,omitempty"`
+	Started   int64                     `json:"s,omitempty"`
+	Finished  int64                     `json:"x,omitempty"`
+	ReplayOf  string                    `json:"p,omitempty"`
+	Steps     int                       `json:"n,omitempty"`
+	ByStatus  map[engine.StepStatus]int `json:"c,omitempty"`
+	Truncated bool                      `json:"k,omitempty"`
+}
+
+// nanos is t in unix ns, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func nanosPtr(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return nanos(*t)
+}
+
+// fromNanos is the inverse of nanos, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func fromNanosPtr(n int64) *time.Time {
+	if n == 0 {
+		return nil
+	}
+	t := fromNanos(n)
+	return &t
 }
 
 // indexEntry is a decoded index value; ok is false for values written
@@ -296,11 +349,14 @@ func parseIndex(v []byte) indexEntry {
 
 // decodeSummary decodes an index entry's summary.
 func (e indexEntry) decodeSummary(id []byte) (*engine.RunSummary, error) {
-	s := new(engine.RunSummary)
-	if err := json.Unmarshal(e.summary, s); err != nil {
+	var x indexSummary
+	if err := json.Unmarshal(e.summary, &x); err != nil {
 		return nil, fmt.Errorf("decode summary of run %q: %w", id, err)
 	}
-	return s, nil
+	return &engine.RunSummary{ID: string(id), FlowID: x.Flow, FlowVersion: x.Version, Status: engine.RunStatus(e.status),
+		Trigger: engine.TriggerSummary{Type: x.Type, Method: x.Method, ReceivedAt: fromNanos(x.Received)},
+		Error:   x.Error, ReplayOf: x.ReplayOf, CreatedAt: fromNanos(e.created), StartedAt: fromNanosPtr(x.Started),
+		FinishedAt: fromNanosPtr(x.Finished), Steps: x.Steps, StepStatuses: x.ByStatus, Truncated: x.Truncated}, nil
 }
 
 // recordCreated returns the created_at of a runs value (zero if unreadable).

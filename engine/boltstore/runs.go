@@ -22,6 +22,19 @@ const (
 	pruneChunk = 1000
 )
 
+// appendFill is how full bbolt packs the pages of the run buckets when it
+// splits them (its default is half): their keys are ULIDs, so new runs are
+// appended at the end of the bucket (or of the flow's range) and a full
+// left page is never written again; half-full pages would double the file.
+const appendFill = 0.9
+
+// appendBucket returns a run bucket of tx set to pack its pages.
+func appendBucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = appendFill
+	return b
+}
+
 // pending reports whether a run with this status belongs to runs_pending.
 func pending(s engine.RunStatus) bool { return !s.Final() }
 
@@ -82,17 +95,17 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 				return err
 			}
 		}
-		runs := tx.Bucket(bRuns)
+		runs := appendBucket(tx, bRuns)
 		if runs.Get(id) != nil {
 			return engine.ErrExists
 		}
 		if err := runs.Put(id, data); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bRunTriggers).Put(id, trig); err != nil {
+		if err := appendBucket(tx, bRunTriggers).Put(id, trig); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bRunsByFlow).Put(fkey, idx); err != nil {
+		if err := appendBucket(tx, bRunsByFlow).Put(fkey, idx); err != nil {
 			return err
 		}
 		if isPending {
@@ -125,7 +138,7 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 	fkey := join(r.FlowID, r.ID)
 	isPending := pending(r.Status)
 	err = s.update(ctx, func(tx *bolt.Tx) error {
-		runs := tx.Bucket(bRuns)
+		runs := appendBucket(tx, bRuns)
 		if runs.Get(id) == nil {
 			return engine.ErrNotFound
 		}
@@ -133,7 +146,7 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 			return err
 		}
 		if r.FlowID != "" {
-			if err := tx.Bucket(bRunsByFlow).Put(fkey, idx); err != nil {
+			if err := appendBucket(tx, bRunsByFlow).Put(fkey, idx); err != nil {
 				return err
 			}
 		}

@@ -165,7 +165,7 @@ func (sc *runScan) chunk(ctx context.Context, tx *bolt.Tx) error {
 	heap.Init(&h)
 	t0 := time.Now()
 	for n := 0; len(h) > 0; n++ {
-		if n >= chunkKeys || sc.scanned >= listMaxScan || (n%64 == 63 && time.Since(t0) > chunkTime) {
+		if n >= chunkKeys || sc.scanned >= listMaxScan || (n%16 == 15 && time.Since(t0) > chunkTime) {
 			return nil
 		}
 		if n%256 == 255 {

@@ -188,22 +188,7 @@ func TestStorageAmplification(t *testing.T) {
 		runs = 15
 	}
 	for i := range runs {
-		rnd := make([]byte, 600_000)
-		rand.Read(rnd)
-		data := base64.StdEncoding.EncodeToString(rnd)
-		var b bytes.Buffer
-		fmt.Fprintf(&b, `{"n":%d,"items":[`, i)
-		for j := 0; j+200 <= len(data); j += 200 {
-			if j > 0 {
-				b.WriteByte(',')
-			}
-			fmt.Fprintf(&b, `{"id":"it-%d","note":"say \"hi\"","data":"%s"}`, j, data[j:j+200])
-		}
-		b.WriteString("]}")
-		raw := b.Bytes()
-		if !json.Valid(raw) {
-			t.Fatal("invalid body")
-		}
+		raw := bigBody(t, i)
 		payload += len(raw)
 		r := &engine.Run{FlowID: "big", Status: engine.RunQueued, Trigger: engine.TriggerData{Type: "webhook", Method: "POST",
 			Raw: string(raw), BodyJSON: raw, Body: map[string]any{"n": float64(i)}, ReceivedAt: time.Now()}}
@@ -229,4 +214,52 @@ func TestStorageAmplification(t *testing.T) {
 	if ratio := float64(fi.Size()) / float64(payload); !raceEnabled && ratio > 1.5 {
 		t.Fatalf("the file is %.2f× the bodies, want ≤ 1.5×", ratio)
 	}
+}
+
+// bigBody is a ~1 MB JSON webhook body of random base64 text (compression
+// saves about a quarter) with quoted strings.
+func bigBody(tb testing.TB, n int) []byte {
+	rnd := make([]byte, 600_000)
+	rand.Read(rnd)
+	data := base64.StdEncoding.EncodeToString(rnd)
+	var b bytes.Buffer
+	fmt.Fprintf(&b, `{"n":%d,"items":[`, n)
+	for j := 0; j+200 <= len(data); j += 200 {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"id":"it-%d","note":"say \"hi\"","data":"%s"}`, j, data[j:j+200])
+	}
+	b.WriteString("]}")
+	if !json.Valid(b.Bytes()) {
+		tb.Fatal("invalid body")
+	}
+	return b.Bytes()
+}
+
+// BenchmarkTriggerCodec encodes (compresses) and decodes the trigger of a
+// ~1 MB JSON webhook, as CreateRun and GetRun do.
+func BenchmarkTriggerCodec(b *testing.B) {
+	raw := bigBody(b, 1)
+	trig := &engine.TriggerData{Type: "webhook", Raw: string(raw), BodyJSON: raw}
+	var v []byte
+	b.Run("encode", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			var err error
+			if v, err = encodeTrigger(trig); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(len(v))/float64(len(raw)), "stored/body")
+	})
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			var t engine.TriggerData
+			if err := decodeTrigger(v, &t); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

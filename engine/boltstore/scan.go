@@ -23,8 +23,10 @@ import (
 // returning what it found with a cursor to continue. Tests lower them.
 var (
 	// scanSlots bounds the chunks that run at once to half the cores (at
-	// least one): however many clients search, the other half is left to
-	// webhooks and runs. Concurrent searches take turns chunk by chunk.
+	// least one), and a slot rests after each chunk as long as the chunk took:
+	// however many clients search, scans use at most a quarter of the CPU
+	// and the rest is left to webhooks and runs. Concurrent searches take
+	// turns chunk by chunk.
 	scanSlots = make(chan struct{}, max(1, runtime.GOMAXPROCS(0)/2))
 
 	chunkKeys   = 2000
@@ -96,7 +98,11 @@ func (s *Store) scanRuns(ctx context.Context, q engine.RunQuery) (engine.RunPage
 		case <-ctx.Done():
 			return engine.RunPage{}, fmt.Errorf("list runs: %w", ctx.Err())
 		}
+		c0 := time.Now()
 		err := s.view(func(tx *bolt.Tx) error { return sc.chunk(ctx, tx) })
+		if !sc.exhausted && len(sc.found) <= sc.limit {
+			time.Sleep(time.Since(c0)) // a slot scans half the time at most
+		}
 		<-scanSlots
 		if err != nil {
 			return engine.RunPage{}, fmt.Errorf("list runs: %w", err)
@@ -165,7 +171,13 @@ func (sc *runScan) chunk(ctx context.Context, tx *bolt.Tx) error {
 	heap.Init(&h)
 	t0 := time.Now()
 	for n := 0; len(h) > 0; n++ {
-		if n >= chunkKeys || sc.scanned >= listMaxScan || (n%16 == 15 && time.Since(t0) > chunkTime) {
+		if n%16 == 15 {
+			if time.Since(t0) > chunkTime {
+				return nil
+			}
+			runtime.Gosched() // let waiting goroutines (acknowledgements) run first
+		}
+		if n >= chunkKeys || sc.scanned >= listMaxScan {
 			return nil
 		}
 		if n%256 == 255 {
@@ -176,7 +188,7 @@ func (sc *runScan) chunk(ctx context.Context, tx *bolt.Tx) error {
 		top := h[0]
 		id := top.id()
 		sc.scanned++
-		sc.from = append(sc.from[:0:0], id...)
+		sc.from = append(sc.from[:0], id...)
 		if err := sc.consider(tx, id, top.v); err != nil {
 			return err
 		}

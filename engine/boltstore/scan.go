@@ -19,8 +19,9 @@ import (
 // a million runs in one transaction would stall webhook acknowledgements.
 // A list request scans in chunks of at most chunkKeys index entries or about
 // chunkTime, each in its own read transaction, reopened just below the last
-// run examined; and a request stops after listBudget or listMaxScan entries,
-// returning what it found with a cursor to continue. Tests lower them.
+// run examined; and a request stops after listBudget (once it has examined
+// listMinScan entries) or listMaxScan entries, returning what it found with a
+// cursor to continue. Tests lower them.
 var (
 	// scanSlots bounds the chunks that run at once to half the cores (at
 	// least one), and a slot rests after each chunk as long as the chunk took:
@@ -33,6 +34,9 @@ var (
 	chunkTime   = 2 * time.Millisecond
 	listBudget  = 50 * time.Millisecond
 	listMaxScan = 200_000
+	// listMinScan runs are examined whatever the time: a small history is
+	// always answered whole, however slow the machine.
+	listMinScan = 256
 )
 
 // runScan is one list request's progress.
@@ -110,7 +114,7 @@ func (s *Store) scanRuns(ctx context.Context, q engine.RunQuery) (engine.RunPage
 		if sc.exhausted || len(sc.found) > sc.limit {
 			break
 		}
-		if time.Since(start) >= listBudget || sc.scanned >= listMaxScan {
+		if (time.Since(start) >= listBudget && sc.scanned >= listMinScan) || sc.scanned >= listMaxScan {
 			partial = true
 			break
 		}

@@ -206,6 +206,16 @@ func TestListRunSummariesBudget(t *testing.T) {
 	if got != 11 { // 2 and 20–29
 		t.Fatalf("ListRuns found %d runs, want 11", got)
 	}
+	// With no time at all, a history under listMinScan runs is still answered whole.
+	withScanLimits(t, 4, 200000)
+	oldBudget := listBudget
+	listBudget = 0
+	t.Cleanup(func() { listBudget = oldBudget })
+	page, err = s.ListRunSummaries(ctx, engine.RunQuery{Text: "nothing"})
+	mustNil(t, err)
+	if page.Partial || page.Next != "" || page.Scanned != 30 {
+		t.Fatalf("a small history with no time budget: %+v", page)
+	}
 }
 
 // TestListRunsShortTransactions: a search over many runs takes many short

@@ -35,6 +35,9 @@ const (
 	flagBodyIsRaw byte = 1 << 2
 
 	compressMin = 4 << 10
+	// maxDecoded bounds what one stored value may decompress to (a damaged
+	// record fails instead of exhausting memory).
+	maxDecoded = 1 << 30
 )
 
 // The zstd encoder and decoder are made on first use; both are safe for
@@ -48,7 +51,7 @@ var (
 		return e
 	})
 	zDecoder = sync.OnceValue(func() *zstd.Decoder {
-		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderLowmem(true))
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(maxDecoded))
 		if err != nil {
 			panic(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -165,4 +166,56 @@ func NewID() string {
 	idMu.Lock()
 	defer idMu.Unlock()
 	return ulid.MustNew(ulid.Timestamp(time.Now()), idEntropy).String()
+}
+
+// RunSummary is a run without its data: what run lists show. It carries no
+// trigger body, headers or raw request and no step input or output.
+type RunSummary struct {
+	ID          string         `json:"id"`
+	FlowID      string         `json:"flow_id"`
+	FlowVersion int            `json:"flow_version"`
+	Status      RunStatus      `json:"status"`
+	Trigger     TriggerSummary `json:"trigger"`
+	// Error is the run's error, cut to MaxSummaryError bytes.
+	Error      string     `json:"error"`
+	ReplayOf   string     `json:"replay_of,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at,omitempty"`
+	FinishedAt *time.Time `json:"finished_at,omitempty"`
+	// Steps counts the run's step records; StepStatuses counts them by status.
+	Steps        int                `json:"steps"`
+	StepStatuses map[StepStatus]int `json:"step_statuses,omitempty"`
+	Truncated    bool               `json:"truncated,omitempty"`
+}
+
+// TriggerSummary is what started a run, without its data.
+type TriggerSummary struct {
+	Type       string    `json:"type"`
+	Method     string    `json:"method,omitempty"`
+	ReceivedAt time.Time `json:"received_at"`
+}
+
+// MaxSummaryError is the longest run error a summary keeps.
+const MaxSummaryError = 500
+
+// Summary returns the run's summary.
+func (r *Run) Summary() *RunSummary {
+	s := &RunSummary{ID: r.ID, FlowID: r.FlowID, FlowVersion: r.FlowVersion, Status: r.Status,
+		Trigger: TriggerSummary{Type: r.Trigger.Type, Method: r.Trigger.Method, ReceivedAt: r.Trigger.ReceivedAt},
+		Error:   r.Error, ReplayOf: r.ReplayOf, CreatedAt: r.CreatedAt, StartedAt: r.StartedAt,
+		FinishedAt: r.FinishedAt, Steps: len(r.Steps), Truncated: r.Truncated}
+	if len(s.Error) > MaxSummaryError {
+		cut := MaxSummaryError
+		for cut > 0 && !utf8.RuneStart(s.Error[cut]) {
+			cut--
+		}
+		s.Error = s.Error[:cut] + "…"
+	}
+	for _, st := range r.Steps {
+		if s.StepStatuses == nil {
+			s.StepStatuses = map[StepStatus]int{}
+		}
+		s.StepStatuses[st.Status]++
+	}
+	return s
 }

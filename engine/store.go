@@ -35,7 +35,9 @@ type FlowStore interface {
 	GetSample(ctx context.Context, flowID string) (*TriggerData, error)
 }
 
-// RunQuery filters ListRuns. Results are newest first.
+// RunQuery filters ListRuns. Results are newest first. A request examines
+// runs for a bounded time (the store's budget): a page may then hold fewer
+// than Limit runs with a cursor to continue.
 type RunQuery struct {
 	FlowID string
 	Status RunStatus
@@ -49,6 +51,16 @@ type RunQuery struct {
 	Cursor string
 }
 
+// RunPage is one page of run summaries. A search is bounded per request: a
+// page may hold fewer than Limit runs (even none) while Next is set; Scanned
+// counts the runs examined and Partial says the budget ended the page.
+type RunPage struct {
+	Runs    []*RunSummary
+	Next    string
+	Scanned int
+	Partial bool
+}
+
 // RunStore keeps runs, their checkpoints and the dedupe index.
 type RunStore interface {
 	// CreateRun stores a new run. With a dedupe key, a run already recorded for
@@ -59,6 +71,8 @@ type RunStore interface {
 	SaveRun(ctx context.Context, r *Run) error
 	GetRun(ctx context.Context, id string) (*Run, error)
 	ListRuns(ctx context.Context, q RunQuery) (runs []*Run, nextCursor string, err error)
+	// ListRunSummaries is ListRuns without the runs' data, for run lists.
+	ListRunSummaries(ctx context.Context, q RunQuery) (RunPage, error)
 	// PendingRuns returns every run whose status is queued, running or waiting.
 	PendingRuns(ctx context.Context) ([]*Run, error)
 	// MarkSeen records dedupe keys with no run (poll's skip_existing).

@@ -44,16 +44,16 @@ func (s *Server) apiListRuns(c *fiber.Ctx) error {
 	if err != nil {
 		return s.jsonError(c, err)
 	}
-	runs, next, err := s.store.ListRuns(c.UserContext(), q)
+	page, err := s.store.ListRunSummaries(c.UserContext(), q)
 	if err != nil {
 		return s.jsonError(c, err)
 	}
-	if runs == nil {
-		runs = []*engine.Run{}
+	out := fiber.Map{"runs": page.Runs, "scanned": page.Scanned}
+	if page.Next != "" {
+		out["next_cursor"] = page.Next
 	}
-	out := fiber.Map{"runs": runs}
-	if next != "" {
-		out["next_cursor"] = next
+	if page.Partial {
+		out["partial"] = true
 	}
 	return c.JSON(out)
 }

@@ -95,14 +95,14 @@ func (s *Server) runsRows(c *fiber.Ctx) error {
 func (s *Server) runRows(c *fiber.Ctx, f runFilter) (views.RunRows, error) {
 	ctx := c.UserContext()
 	now := time.Now()
-	runs, next, err := s.store.ListRuns(ctx, f.query(now))
+	page, err := s.store.ListRunSummaries(ctx, f.query(now))
 	if err != nil {
 		return views.RunRows{}, err
 	}
 	names := s.flowNames(c)
-	var rows views.RunRows
+	rows := views.RunRows{Partial: page.Partial, Scanned: page.Scanned}
 	live := false
-	for _, r := range runs {
+	for _, r := range page.Runs {
 		row := views.RunRow{ID: r.ID, FlowID: r.FlowID, FlowName: nameOr(names, r.FlowID), Status: string(r.Status),
 			Trigger: r.Trigger.Type, Ago: ago(r.CreatedAt, now), At: stamp(r.CreatedAt), Error: r.Error, ReplayOf: r.ReplayOf}
 		if r.FinishedAt != nil {
@@ -112,13 +112,15 @@ func (s *Server) runRows(c *fiber.Ctx, f runFilter) (views.RunRows, error) {
 		rows.Runs = append(rows.Runs, row)
 	}
 	v := f.values()
-	if next != "" {
+	if page.Next != "" {
 		nv := f.values()
-		nv.Set("cursor", next)
+		nv.Set("cursor", page.Next)
 		rows.NextURL = "/runs?" + nv.Encode()
 	}
-	// The first page polls for new runs; later pages only while runs on them are in progress.
-	if f.Cursor == "" || live {
+	// The first page polls for new runs, unless it is a text search or the
+	// search budget cut it short (a poll would repeat the whole search every
+	// 2 s); any page polls while runs on it are in progress.
+	if (f.Cursor == "" && f.Text == "" && !page.Partial) || live {
 		if f.Cursor != "" {
 			v.Set("cursor", f.Cursor)
 		}

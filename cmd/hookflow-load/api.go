@@ -141,7 +141,7 @@ func (a *apiClient) runs(ctx context.Context, flow string, since time.Time) ([]a
 			return nil, err
 		}
 		all = append(all, page.Runs...)
-		if page.NextCursor == "" || len(page.Runs) == 0 {
+		if page.NextCursor == "" { // a page may be empty before the last one
 			return all, nil
 		}
 		cursor = page.NextCursor

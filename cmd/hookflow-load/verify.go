@@ -86,7 +86,12 @@ func verify(ctx context.Context, a *apiClient, target, secret string, recs []rec
 	close(jobs)
 	wg.Wait()
 
-	// Exactly one run per event id.
+	// Exactly one run per event id. Run lists carry summaries (no bodies):
+	// a run's event is known from its acknowledgement, else read whole.
+	eventOf := map[string]string{}
+	for _, r := range acked {
+		eventOf[r.RunID] = r.ID
+	}
 	count := map[string]int{}
 	for _, flow := range []string{flowOf[kindStripe], flowOf[kindForm]} {
 		runs, err := a.runs(ctx, flow, since)
@@ -94,7 +99,17 @@ func verify(ctx context.Context, a *apiClient, target, secret string, recs []rec
 			return v, fmt.Errorf("list runs of %s: %w", flow, err)
 		}
 		for _, r := range runs {
-			count[r.eventID()]++
+			ev, ok := eventOf[r.ID]
+			if !ok {
+				full, found, err := a.run(ctx, r.ID)
+				if err != nil {
+					return v, fmt.Errorf("read run %s: %w", r.ID, err)
+				}
+				if found {
+					ev = full.eventID()
+				}
+			}
+			count[ev]++
 		}
 	}
 	for _, r := range acked {

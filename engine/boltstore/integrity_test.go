@@ -12,9 +12,9 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// fill stores 600 kv entries of 4 KiB, key-0000 … key-0599, at once (the
+// fillKV stores 600 kv entries of 4 KiB, key-0000 … key-0599, at once (the
 // writer commits them in a few batches).
-func fill(t *testing.T, s *Store) {
+func fillKV(t *testing.T, s *Store) {
 	t.Helper()
 	value := strings.Repeat("v", 4096)
 	var wg sync.WaitGroup
@@ -38,7 +38,7 @@ func fill(t *testing.T, s *Store) {
 func filledDB(t *testing.T) ([]byte, int64) {
 	t.Helper()
 	s, path := openTest(t, Options{})
-	fill(t, s)
+	fillKV(t, s)
 	mustNil(t, s.Close())
 	b, err := os.ReadFile(path)
 	mustNil(t, err)
@@ -125,7 +125,7 @@ func TestOpenRefusesDamagedFiles(t *testing.T) {
 // of killing the process with SIGBUS; the store then closes without hanging.
 func TestTruncatedWhileOpen(t *testing.T) {
 	s, path := openTest(t, Options{})
-	fill(t, s)
+	fillKV(t, s)
 	mustNil(t, os.Truncate(path, 64<<10))
 	var damaged int
 	for i := range 600 {

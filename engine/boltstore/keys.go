@@ -102,13 +102,10 @@ func runCreated(runs *bolt.Bucket, id []byte) time.Time {
 	if t, ok := idTime(id); ok {
 		return t
 	}
-	var r struct {
-		CreatedAt time.Time `json:"created_at"`
-	}
 	if v := runs.Get(id); v != nil {
-		_ = json.Unmarshal(v, &r)
+		return recordCreated(id, v)
 	}
-	return r.CreatedAt
+	return time.Time{}
 }
 
 // hasPrefix reports whether k is non-nil and starts with p.

@@ -1,9 +1,9 @@
 package boltstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -21,6 +21,19 @@ const (
 	// pruneChunk bounds the runs deleted by one write transaction.
 	pruneChunk = 1000
 )
+
+// appendFill is how full bbolt packs the pages of the run buckets when it
+// splits them (its default is half): their keys are ULIDs, so new runs are
+// appended at the end of the bucket (or of the flow's range) and a full
+// left page is never written again; half-full pages would double the file.
+const appendFill = 0.9
+
+// appendBucket returns a run bucket of tx set to pack its pages.
+func appendBucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	b.FillPercent = appendFill
+	return b
+}
 
 // pending reports whether a run with this status belongs to runs_pending.
 func pending(s engine.RunStatus) bool { return !s.Final() }
@@ -50,14 +63,17 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 	if err != nil {
 		return "", false, fmt.Errorf("create run %q: %w", r.ID, err)
 	}
-	trig, err := json.Marshal(&r.Trigger)
+	trig, err := encodeTrigger(&r.Trigger)
+	if err != nil {
+		return "", false, fmt.Errorf("create run %q: %w", r.ID, err)
+	}
+	idx, err := encodeIndex(r)
 	if err != nil {
 		return "", false, fmt.Errorf("create run %q: %w", r.ID, err)
 	}
 	id := []byte(r.ID)
 	fkey := join(r.FlowID, r.ID)
 	isPending := pending(r.Status)
-	status := []byte(r.Status)
 	var dkey []byte
 	if key != "" {
 		dkey = dedupeKey(r.FlowID, key)
@@ -79,21 +95,21 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 				return err
 			}
 		}
-		runs := tx.Bucket(bRuns)
+		runs := appendBucket(tx, bRuns)
 		if runs.Get(id) != nil {
 			return engine.ErrExists
 		}
 		if err := runs.Put(id, data); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bRunTriggers).Put(id, trig); err != nil {
+		if err := appendBucket(tx, bRunTriggers).Put(id, trig); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bRunsByFlow).Put(fkey, status); err != nil {
+		if err := appendBucket(tx, bRunsByFlow).Put(fkey, idx); err != nil {
 			return err
 		}
 		if isPending {
-			return tx.Bucket(bRunsPending).Put(id, status)
+			return tx.Bucket(bRunsPending).Put(id, idx)
 		}
 		return nil
 	})
@@ -114,12 +130,15 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 	if err != nil {
 		return fmt.Errorf("save run %q: %w", r.ID, err)
 	}
+	idx, err := encodeIndex(r)
+	if err != nil {
+		return fmt.Errorf("save run %q: %w", r.ID, err)
+	}
 	id := []byte(r.ID)
 	fkey := join(r.FlowID, r.ID)
 	isPending := pending(r.Status)
-	status := []byte(r.Status)
 	err = s.update(ctx, func(tx *bolt.Tx) error {
-		runs := tx.Bucket(bRuns)
+		runs := appendBucket(tx, bRuns)
 		if runs.Get(id) == nil {
 			return engine.ErrNotFound
 		}
@@ -127,12 +146,12 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 			return err
 		}
 		if r.FlowID != "" {
-			if err := tx.Bucket(bRunsByFlow).Put(fkey, status); err != nil {
+			if err := appendBucket(tx, bRunsByFlow).Put(fkey, idx); err != nil {
 				return err
 			}
 		}
 		if isPending {
-			return tx.Bucket(bRunsPending).Put(id, status)
+			return tx.Bucket(bRunsPending).Put(id, idx)
 		}
 		return tx.Bucket(bRunsPending).Delete(id)
 	})
@@ -160,102 +179,6 @@ func (s *Store) GetRun(ctx context.Context, id string) (*engine.Run, error) {
 	return r, nil
 }
 
-// ListRuns returns one page of runs, newest first, that match every filter of
-// q; nextCursor is the id of the page's last run, or "" on the last page. A
-// run's creation time is its created_at; Text matches, ignoring case, inside
-// the JSON of its trigger body.
-func (s *Store) ListRuns(ctx context.Context, q engine.RunQuery) ([]*engine.Run, string, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = defaultRunLimit
-	}
-	if limit > maxRunLimit {
-		limit = maxRunLimit
-	}
-	match := newTextMatcher(q.Text)
-	out := make([]*engine.Run, 0, min(limit+1, 64))
-	err := s.view(func(tx *bolt.Tx) error {
-		runs := tx.Bucket(bRuns)
-		// The source cursor yields keys ending in a run id, newest first.
-		var src *bolt.Cursor
-		var p []byte
-		usePending, fromRuns := false, false
-		switch {
-		case q.FlowID != "":
-			src, p = tx.Bucket(bRunsByFlow).Cursor(), prefix(q.FlowID)
-		case q.Status != "" && pending(q.Status):
-			src, usePending = tx.Bucket(bRunsPending).Cursor(), true
-		default:
-			src, fromRuns = runs.Cursor(), true
-		}
-		// Start strictly before the cursor, or at the newest run not after Until.
-		var k, v []byte
-		switch {
-		case q.Cursor != "":
-			k, v = seekBefore(src, append(copyBytes(p), q.Cursor...))
-		case !q.Until.IsZero():
-			k, v = seekBefore(src, append(copyBytes(p), ulidKey(q.Until.Add(idSlack))...))
-		default:
-			k, v = seekBefore(src, append(copyBytes(p), 0xff))
-		}
-		var stop []byte // keys below this are older than Since (with slack)
-		if !q.Since.IsZero() {
-			stop = append(copyBytes(p), ulidKey(q.Since.Add(-idSlack))...)
-		}
-		for ; hasPrefix(k, p); k, v = src.Prev() {
-			if stop != nil && bytes.Compare(k, stop) < 0 && isULIDKey(k[len(p):]) {
-				break
-			}
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			id := k[len(p):]
-			if (usePending || q.FlowID != "") && len(v) > 0 && q.Status != "" && string(v) != string(q.Status) {
-				continue // the index holds the status: no need to read the run
-			}
-			data := v
-			if !fromRuns {
-				data = runs.Get(id)
-			}
-			if data == nil {
-				continue
-			}
-			if q.Status != "" || !q.Since.IsZero() || !q.Until.IsZero() {
-				var h runHead // cheap: no maps, no steps
-				if err := json.Unmarshal(data, &h); err != nil {
-					return fmt.Errorf("decode run %q: %w", id, err)
-				}
-				if (q.Status != "" && h.Status != q.Status) ||
-					(!q.Since.IsZero() && h.CreatedAt.Before(q.Since)) ||
-					(!q.Until.IsZero() && h.CreatedAt.After(q.Until)) {
-					continue
-				}
-			}
-			r, err := decodeRun(tx, id, data)
-			if err != nil {
-				return err
-			}
-			if !match.body(r.Trigger.Body) { // status and time were checked on runHead
-				continue
-			}
-			out = append(out, r)
-			if len(out) > limit {
-				break
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, "", fmt.Errorf("list runs: %w", err)
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	return out, next, nil
-}
-
 // seekBefore positions c on the last key strictly below key.
 func seekBefore(c *bolt.Cursor, key []byte) ([]byte, []byte) {
 	k, _ := c.Seek(key)
@@ -269,40 +192,6 @@ func seekBefore(c *bolt.Cursor, key []byte) ([]byte, []byte) {
 func isULIDKey(id []byte) bool {
 	_, ok := idTime(id)
 	return ok
-}
-
-// textMatcher finds a text, ignoring case, in the JSON of a trigger body.
-type textMatcher struct {
-	plain, escaped []byte
-}
-
-func newTextMatcher(text string) *textMatcher {
-	if text == "" {
-		return nil
-	}
-	m := &textMatcher{plain: bytes.ToLower([]byte(text))}
-	if q, err := json.Marshal(text); err == nil && len(q) >= 2 {
-		m.escaped = bytes.ToLower(q[1 : len(q)-1])
-	}
-	return m
-}
-
-// body reports whether the text occurs in the JSON of body (nil matcher: true).
-func (m *textMatcher) body(body any) bool {
-	if m == nil {
-		return true
-	}
-	if body == nil {
-		return false
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(body); err != nil {
-		return false
-	}
-	js := bytes.ToLower(buf.Bytes())
-	return bytes.Contains(js, m.plain) || (m.escaped != nil && bytes.Contains(js, m.escaped))
 }
 
 // PendingRuns returns every run whose status is queued, running or waiting,
@@ -544,40 +433,40 @@ func expired(bucket, v []byte, now time.Time) bool {
 	return rec.expired(now)
 }
 
-// runRecord is a run as stored in the runs bucket: everything but its
-// trigger, which never changes and is stored once, at CreateRun, in
-// run_triggers — so that a checkpoint does not re-encode the request body.
-type runRecord struct {
-	*engine.Run
-	// Trigger shadows Run.Trigger: absent in new records, present in records
-	// written before the split.
-	Trigger json.RawMessage `json:"trigger,omitempty"`
+// ListRunSummaries returns one page of run summaries, newest first, that
+// match every filter of q: see engine.RunPage. A run's creation time is its
+// created_at; Text matches, ignoring case, inside the JSON of its trigger
+// body (a text body: its text). The page reads index entries only, except for
+// a text search (each candidate's trigger) and runs stored before summaries.
+func (s *Store) ListRunSummaries(ctx context.Context, q engine.RunQuery) (engine.RunPage, error) {
+	page, err := s.scanRuns(ctx, q)
+	if err != nil {
+		return page, err
+	}
+	if page.Runs == nil {
+		page.Runs = []*engine.RunSummary{}
+	}
+	return page, nil
 }
 
-func encodeRun(r *engine.Run) ([]byte, error) { return json.Marshal(runRecord{Run: r}) }
-
-// decodeRun reads a run record and its trigger (bbolt's slices are only valid
-// inside tx; the result is a copy).
-func decodeRun(tx *bolt.Tx, id, data []byte) (*engine.Run, error) {
-	r := new(engine.Run)
-	rec := runRecord{Run: r}
-	if err := json.Unmarshal(data, &rec); err != nil {
-		return nil, fmt.Errorf("decode run %q: %w", id, err)
+// ListRuns is ListRunSummaries with each run read whole (in its own read
+// transaction); nextCursor is set when more runs may match, so a page may
+// hold fewer than q.Limit runs before the last one.
+func (s *Store) ListRuns(ctx context.Context, q engine.RunQuery) ([]*engine.Run, string, error) {
+	page, err := s.scanRuns(ctx, q)
+	if err != nil {
+		return nil, "", err
 	}
-	trig := []byte(rec.Trigger)
-	if trig == nil {
-		trig = tx.Bucket(bRunTriggers).Get(id)
-	}
-	if trig != nil {
-		if err := json.Unmarshal(trig, &r.Trigger); err != nil {
-			return nil, fmt.Errorf("decode trigger of run %q: %w", id, err)
+	out := make([]*engine.Run, 0, len(page.Runs))
+	for _, sum := range page.Runs {
+		r, err := s.GetRun(ctx, sum.ID)
+		if errors.Is(err, engine.ErrNotFound) {
+			continue // pruned since
 		}
+		if err != nil {
+			return nil, "", fmt.Errorf("list runs: %w", err)
+		}
+		out = append(out, r)
 	}
-	return r, nil
-}
-
-// runHead is the part of a run record that filters look at.
-type runHead struct {
-	Status    engine.RunStatus `json:"status"`
-	CreatedAt time.Time        `json:"created_at"`
+	return out, page.Next, nil
 }

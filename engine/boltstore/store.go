@@ -39,9 +39,10 @@
 //	flows          flowID                     → Flow JSON (current version)
 //	flow_versions  flowID 0x00 uint32be(ver)  → Flow JSON of that version
 //	samples        flowID                     → TriggerData JSON
-//	runs           runID                      → Run JSON
-//	runs_by_flow   flowID 0x00 runID          → empty
-//	runs_pending   runID                      → status (queued, running, waiting)
+//	runs           runID                      → Run without trigger (format: codec.go)
+//	run_triggers   runID                      → TriggerData, the request body once (codec.go)
+//	runs_by_flow   flowID 0x00 runID          → created, status, RunSummary (codec.go)
+//	runs_pending   runID                      → the same (queued, running, waiting)
 //	dedupe         flowID 0x00 key            → int64be(expiry unix ns) + runID
 //	kv             key                        → {"value","expires_at","updated_at"} JSON
 //	secrets        name                       → sealed bytes

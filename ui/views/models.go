@@ -306,6 +306,10 @@ type RunRows struct {
 	NextURL string
 	// PollURL, when set, refreshes the rows every 2 s.
 	PollURL string
+	// Partial: the search budget ended the page after Scanned runs; NextURL
+	// continues the search.
+	Partial bool
+	Scanned int
 }
 
 // RunRow is one run in the history.

@@ -1,0 +1,372 @@
+package boltstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/hookflow/hookflow/engine"
+	"github.com/klauspost/compress/zstd"
+	bolt "go.etcd.io/bbolt"
+)
+
+// On-disk formats of the run buckets. Values written since format 1 start
+// with a version byte; values written before it (a JSON object in runs and
+// run_triggers, a bare status or nothing in runs_by_flow and runs_pending)
+// still decode.
+//
+//	runs          1, flags, payload: the run's JSON without its trigger
+//	run_triggers  1, flags, payload: uvarint len + body JSON, uvarint len + raw, JSON of the rest
+//	runs_by_flow  1, int64be(created_at unix ns), len(status), status, JSON of the RunSummary
+//	runs_pending  the same as runs_by_flow
+//
+// With flagZstd the payload is zstd-compressed (values of compressMin bytes
+// or more, when that saves at least an eighth). A JSON webhook's raw body is
+// its body JSON (flagRawIsBody) and a text body is its raw text
+// (flagBodyIsRaw): either way the request is stored once.
+const (
+	formatV1 byte = 1
+
+	flagZstd      byte = 1 << 0
+	flagRawIsBody byte = 1 << 1
+	flagBodyIsRaw byte = 1 << 2
+
+	compressMin = 4 << 10
+	// maxDecoded bounds what one stored value may decompress to (a damaged
+	// record fails instead of exhausting memory).
+	maxDecoded = 1 << 30
+)
+
+// The zstd encoder and decoder are made on first use; both are safe for
+// concurrent use (EncodeAll and DecodeAll).
+var (
+	zEncoder = sync.OnceValue(func() *zstd.Encoder {
+		e, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithLowerEncoderMem(true))
+		if err != nil {
+			panic(err) // only bad options fail
+		}
+		return e
+	})
+	zDecoder = sync.OnceValue(func() *zstd.Decoder {
+		d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxMemory(maxDecoded))
+		if err != nil {
+			panic(err)
+		}
+		return d
+	})
+)
+
+// pack frames payload as a format-1 value, compressed when that pays.
+func pack(flags byte, payload []byte) []byte {
+	if len(payload) >= compressMin {
+		out := zEncoder().EncodeAll(payload, append(make([]byte, 0, 2+len(payload)/2), formatV1, flags|flagZstd))
+		if len(out)-2 <= len(payload)-len(payload)/8 {
+			return out
+		}
+	}
+	out := make([]byte, 0, 2+len(payload))
+	out = append(out, formatV1, flags)
+	return append(out, payload...)
+}
+
+// unpack returns a format-1 value's flags and payload. An uncompressed
+// payload is a slice of v; a compressed one is decoded into buf's storage.
+func unpack(v, buf []byte) (flags byte, payload []byte, err error) {
+	if len(v) < 2 || v[0] != formatV1 {
+		if len(v) > 0 {
+			return 0, nil, fmt.Errorf("unknown record format %d (written by a newer hookflow?)", v[0])
+		}
+		return 0, nil, fmt.Errorf("empty record")
+	}
+	flags, payload = v[1], v[2:]
+	if flags&flagZstd != 0 {
+		payload, err = zDecoder().DecodeAll(payload, buf[:0])
+		if err != nil {
+			return 0, nil, fmt.Errorf("decompress record: %w", err)
+		}
+	}
+	return flags, payload, nil
+}
+
+// legacyJSON reports whether v was written before format 1 (a JSON object).
+func legacyJSON(v []byte) bool { return len(v) > 0 && v[0] == '{' }
+
+// runRecord is a run as stored in the runs bucket: everything but its
+// trigger, which never changes and is stored once, at CreateRun, in
+// run_triggers — so that a checkpoint does not re-encode the request body.
+type runRecord struct {
+	*engine.Run
+	// Trigger shadows Run.Trigger: absent in new records, present in records
+	// written before the split.
+	Trigger json.RawMessage `json:"trigger,omitempty"`
+}
+
+func encodeRun(r *engine.Run) ([]byte, error) {
+	js, err := json.Marshal(runRecord{Run: r})
+	if err != nil {
+		return nil, err
+	}
+	return pack(0, js), nil
+}
+
+// decodeRunRecord decodes a runs value: the run, and the trigger JSON that
+// records from before the split carry (nil otherwise).
+func decodeRunRecord(id, data []byte) (*engine.Run, []byte, error) {
+	js := data
+	if !legacyJSON(data) {
+		var err error
+		if _, js, err = unpack(data, nil); err != nil {
+			return nil, nil, fmt.Errorf("decode run %q: %w", id, err)
+		}
+	}
+	r := new(engine.Run)
+	rec := runRecord{Run: r}
+	if err := json.Unmarshal(js, &rec); err != nil {
+		return nil, nil, fmt.Errorf("decode run %q: %w", id, err)
+	}
+	return r, rec.Trigger, nil
+}
+
+// decodeRun reads a run record and its trigger (bbolt's slices are only valid
+// inside tx; the result is a copy).
+func decodeRun(tx *bolt.Tx, id, data []byte) (*engine.Run, error) {
+	r, trig, err := decodeRunRecord(id, data)
+	if err != nil {
+		return nil, err
+	}
+	if trig == nil {
+		trig = tx.Bucket(bRunTriggers).Get(id)
+	}
+	if trig != nil {
+		if err := decodeTrigger(trig, &r.Trigger); err != nil {
+			return nil, fmt.Errorf("decode trigger of run %q: %w", id, err)
+		}
+	}
+	return r, nil
+}
+
+// encodeTrigger encodes what started a run, with its request body once.
+func encodeTrigger(t *engine.TriggerData) ([]byte, error) {
+	var flags byte
+	body, raw := []byte(t.BodyJSON), t.Raw
+	switch s, isText := t.Body.(string); {
+	case len(body) > 0 && raw == string(body):
+		flags, raw = flagRawIsBody, ""
+	case len(body) == 0 && isText && raw != "" && s == raw:
+		flags = flagBodyIsRaw
+	case len(body) == 0:
+		js, err := json.Marshal(t.Body)
+		if err != nil {
+			return nil, err
+		}
+		body = js
+	}
+	rest := *t
+	rest.Body, rest.Raw, rest.BodyJSON = nil, "", nil
+	meta, err := json.Marshal(rest)
+	if err != nil {
+		return nil, err
+	}
+	p := make([]byte, 0, 2*binary.MaxVarintLen64+len(body)+len(raw)+len(meta))
+	p = binary.AppendUvarint(p, uint64(len(body)))
+	p = append(p, body...)
+	p = binary.AppendUvarint(p, uint64(len(raw)))
+	p = append(p, raw...)
+	p = append(p, meta...)
+	return pack(flags, p), nil
+}
+
+// triggerParts splits a format-1 trigger value; a compressed one is
+// decoded into buf's storage, returned as scratch for reuse.
+func triggerParts(v, buf []byte) (flags byte, body, raw, meta, scratch []byte, err error) {
+	flags, p, err := unpack(v, buf)
+	if err != nil {
+		return 0, nil, nil, nil, buf, err
+	}
+	scratch = buf
+	if flags&flagZstd != 0 {
+		scratch = p[:0]
+	}
+	next := func() ([]byte, bool) {
+		n, w := binary.Uvarint(p)
+		if w <= 0 || n > uint64(len(p)-w) {
+			return nil, false
+		}
+		part := p[w : w+int(n)]
+		p = p[w+int(n):]
+		return part, true
+	}
+	body, ok1 := next()
+	raw, ok2 := next()
+	if !ok1 || !ok2 {
+		return 0, nil, nil, nil, scratch, fmt.Errorf("corrupt trigger record")
+	}
+	return flags, body, raw, p, scratch, nil
+}
+
+// decodeTrigger decodes a run_triggers value (either format) into t.
+func decodeTrigger(v []byte, t *engine.TriggerData) error {
+	if legacyJSON(v) {
+		return json.Unmarshal(v, t)
+	}
+	flags, body, raw, meta, _, err := triggerParts(v, nil)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(meta, t); err != nil {
+		return err
+	}
+	t.Raw = string(raw)
+	switch {
+	case flags&flagBodyIsRaw != 0:
+		t.Body = t.Raw
+	default:
+		if flags&flagRawIsBody != 0 {
+			t.Raw = string(body)
+		}
+		t.Body = nil
+		if err := json.Unmarshal(body, &t.Body); err != nil {
+			return fmt.Errorf("decode body: %w", err)
+		}
+		t.BodyJSON = bytes.Clone(body) // written back as it arrived (a replay stores it once again)
+	}
+	return nil
+}
+
+// triggerText returns the text that a search looks in: the body's JSON, or
+// the raw text of a text body; scratch is buf's storage to reuse.
+func triggerText(v, buf []byte) (text, scratch []byte, err error) {
+	if legacyJSON(v) {
+		var t struct {
+			Body json.RawMessage `json:"body"`
+		}
+		if err := json.Unmarshal(v, &t); err != nil {
+			return nil, buf, err
+		}
+		return t.Body, buf, nil
+	}
+	flags, body, raw, _, scratch, err := triggerParts(v, buf)
+	if err != nil {
+		return nil, scratch, err
+	}
+	if flags&flagBodyIsRaw != 0 {
+		return raw, scratch, nil
+	}
+	return body, scratch, nil
+}
+
+// encodeIndex is a run's runs_by_flow and runs_pending value: the summary,
+// with the status and creation time first so that filters read them without
+// decoding JSON.
+func encodeIndex(r *engine.Run) ([]byte, error) {
+	if len(r.Status) > 255 {
+		return nil, errInvalid(fmt.Sprintf("status %.20q… is too long", r.Status))
+	}
+	sum := r.Summary()
+	js, err := json.Marshal(indexSummary{Flow: sum.FlowID, Version: sum.FlowVersion, Error: sum.Error,
+		Type: sum.Trigger.Type, Method: sum.Trigger.Method, Received: nanos(sum.Trigger.ReceivedAt),
+		Started: nanosPtr(sum.StartedAt), Finished: nanosPtr(sum.FinishedAt), ReplayOf: sum.ReplayOf,
+		Steps: sum.Steps, ByStatus: sum.StepStatuses, Truncated: sum.Truncated})
+	if err != nil {
+		return nil, err
+	}
+	v := make([]byte, 0, 10+len(r.Status)+len(js))
+	v = append(v, formatV1)
+	v = binary.BigEndian.AppendUint64(v, uint64(nanos(r.CreatedAt)))
+	v = append(v, byte(len(r.Status)))
+	v = append(v, r.Status...)
+	return append(v, js...), nil
+}
+
+// indexSummary is a RunSummary as an index entry stores it (about 100
+// bytes): short names, times in unix ns; the run id is the key, the status
+// and creation time are the entry's header.
+type indexSummary struct {
+	Flow      string                    `json:"f"`
+	Version   int                       `json:"v,omitempty"`
+	Error     string                    `json:"e,omitempty"`
+	Type      string                    `json:"t,omitempty"`
+	Method    string                    `json:"m,omitempty"`
+	Received  int64                     `json:"r,omitempty"`
+	Started   int64                     `json:"s,omitempty"`
+	Finished  int64                     `json:"x,omitempty"`
+	ReplayOf  string                    `json:"p,omitempty"`
+	Steps     int                       `json:"n,omitempty"`
+	ByStatus  map[engine.StepStatus]int `json:"c,omitempty"`
+	Truncated bool                      `json:"k,omitempty"`
+}
+
+// nanos is t in unix ns, 0 for the zero time.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func nanosPtr(t *time.Time) int64 {
+	if t == nil {
+		return 0
+	}
+	return nanos(*t)
+}
+
+// fromNanos is the inverse of nanos, in UTC.
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func fromNanosPtr(n int64) *time.Time {
+	if n == 0 {
+		return nil
+	}
+	t := fromNanos(n)
+	return &t
+}
+
+// indexEntry is a decoded index value; ok is false for values written
+// before format 1 (a bare status or nothing), which hold no summary.
+type indexEntry struct {
+	status  []byte
+	created int64
+	summary []byte
+	ok      bool
+}
+
+func parseIndex(v []byte) indexEntry {
+	if len(v) < 10 || v[0] != formatV1 {
+		return indexEntry{}
+	}
+	n := int(v[9])
+	if len(v) < 10+n {
+		return indexEntry{}
+	}
+	return indexEntry{created: int64(binary.BigEndian.Uint64(v[1:9])), status: v[10 : 10+n], summary: v[10+n:], ok: true}
+}
+
+// decodeSummary decodes an index entry's summary.
+func (e indexEntry) decodeSummary(id []byte) (*engine.RunSummary, error) {
+	var x indexSummary
+	if err := json.Unmarshal(e.summary, &x); err != nil {
+		return nil, fmt.Errorf("decode summary of run %q: %w", id, err)
+	}
+	return &engine.RunSummary{ID: string(id), FlowID: x.Flow, FlowVersion: x.Version, Status: engine.RunStatus(e.status),
+		Trigger: engine.TriggerSummary{Type: x.Type, Method: x.Method, ReceivedAt: fromNanos(x.Received)},
+		Error:   x.Error, ReplayOf: x.ReplayOf, CreatedAt: fromNanos(e.created), StartedAt: fromNanosPtr(x.Started),
+		FinishedAt: fromNanosPtr(x.Finished), Steps: x.Steps, StepStatuses: x.ByStatus, Truncated: x.Truncated}, nil
+}
+
+// recordCreated returns the created_at of a runs value (zero if unreadable).
+func recordCreated(id, data []byte) time.Time {
+	r, _, err := decodeRunRecord(id, data)
+	if err != nil {
+		return time.Time{}
+	}
+	return r.CreatedAt
+}

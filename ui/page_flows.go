@@ -54,9 +54,10 @@ func (s *Server) flowsModel(c *fiber.Ctx, q string) (views.FlowsPage, error) {
 		if _, err := s.eng.Flow(f.ID); err != nil && !errors.Is(err, engine.ErrNotFound) {
 			row.Broken = err.Error()
 		}
-		if runs, _, err := s.store.ListRuns(ctx, engine.RunQuery{FlowID: f.ID, Limit: 1}); err == nil && len(runs) > 0 {
-			row.LastStatus, row.LastRunID = string(runs[0].Status), runs[0].ID
-			row.LastAgo, row.LastAt = ago(runs[0].CreatedAt, now), stamp(runs[0].CreatedAt)
+		if pg, err := s.store.ListRunSummaries(ctx, engine.RunQuery{FlowID: f.ID, Limit: 1}); err == nil && len(pg.Runs) > 0 {
+			last := pg.Runs[0]
+			row.LastStatus, row.LastRunID = string(last.Status), last.ID
+			row.LastAgo, row.LastAt = ago(last.CreatedAt, now), stamp(last.CreatedAt)
 		}
 		if n, err := s.store.CountRuns(ctx, f.ID, now.Add(-24*time.Hour)); err == nil {
 			row.Runs24h = n

@@ -170,6 +170,9 @@ func (s *Server) runView(r *engine.Run, names map[string]string, compact bool) v
 		Ago: ago(r.CreatedAt, now), ReplayOf: r.ReplayOf, Trigger: pretty(r.Trigger), Output: pretty(r.Output),
 		Final: r.Status.Final(), Failed: r.Status == engine.RunFailed, Truncated: r.Truncated, Compact: compact,
 		ParentRunID: r.ParentRunID}
+	if _, ok := names[r.FlowID]; !ok {
+		v.FlowDeleted = true
+	}
 	if r.FinishedAt != nil {
 		v.Duration = took(r.FinishedAt.Sub(r.CreatedAt))
 	}

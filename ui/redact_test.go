@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hookflow/hookflow/engine"
 )
@@ -63,5 +64,32 @@ func TestDerivedSecretsRedacted(t *testing.T) {
 		if bytes.Contains(dump.Bytes(), []byte(d)) {
 			t.Errorf("the database file holds %q in clear", d)
 		}
+	}
+}
+
+// TestRunOfDeletedFlowPage: the page of a run whose flow was deleted says so
+// and offers no replay.
+func TestRunOfDeletedFlowPage(t *testing.T) {
+	h := newUIEnv(t)
+	h.setup()
+	h.flow(`{"id":"gone","name":"Gone","trigger":{"type":"manual"},"steps":[{"id":"l","type":"log","with":{"message":"x"}}]}`)
+	id, err := h.eng.RunManual(context.Background(), "gone", map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if r, err := h.store.GetRun(context.Background(), id); err == nil && r.Status.Final() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not end")
+		}
+	}
+	if err := h.eng.DeleteFlow(context.Background(), "gone"); err != nil {
+		t.Fatal(err)
+	}
+	page := h.get("/runs/" + id)
+	if page.code != 200 || !strings.Contains(page.body, `data-testid="flow-deleted"`) || strings.Contains(page.body, `data-testid="replay"`) {
+		t.Fatalf("run page of a deleted flow: %d %.2000s", page.code, page.body)
 	}
 }

@@ -352,6 +352,8 @@ type RunView struct {
 	Compact bool
 	// ParentRunID links a run started by a call step to its caller.
 	ParentRunID string
+	// FlowDeleted: the run's flow no longer exists (no replay possible).
+	FlowDeleted bool
 	// Waits are the wait steps waiting for a request, with their resume URLs.
 	Waits []WaitView
 }

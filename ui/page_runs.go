@@ -185,6 +185,9 @@ func (s *Server) runView(r *engine.Run, names map[string]string, compact bool) v
 	for _, st := range r.Steps {
 		sv := views.StepRunView{ID: st.ID, Type: st.Type, Status: string(st.Status), Error: st.Error, Attempts: st.Attempts,
 			Input: pretty(st.Input), Output: pretty(st.Output), Depth: strings.Count(st.ID, "].")}
+		if st.Type != "log" { // a log step's lines are its output already
+			sv.Logs = strings.Join(st.Logs, "\n")
+		}
 		if st.DurationMS > 0 {
 			sv.Duration = took(time.Duration(st.DurationMS * float64(time.Millisecond)))
 		}

@@ -93,3 +93,26 @@ func TestRunOfDeletedFlowPage(t *testing.T) {
 		t.Fatalf("run page of a deleted flow: %d %.2000s", page.code, page.body)
 	}
 }
+
+// TestRunPageShowsStepLogs: console.log lines of a code step are on its card.
+func TestRunPageShowsStepLogs(t *testing.T) {
+	h := newUIEnv(t)
+	h.setup()
+	h.flow(`{"id":"js","name":"JS","trigger":{"type":"manual"},"steps":[{"id":"c","type":"code","with":{"source":"console.log('hello from code'); return 1"}}]}`)
+	id, err := h.eng.RunManual(context.Background(), "js", map[string]any{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if r, err := h.store.GetRun(context.Background(), id); err == nil && r.Status.Final() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the run did not end")
+		}
+	}
+	page := h.get("/runs/" + id)
+	if !strings.Contains(page.body, `data-testid="step-logs"`) || !strings.Contains(page.body, "hello from code") {
+		t.Fatalf("run page: %.3000s", page.body)
+	}
+}

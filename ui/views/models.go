@@ -366,7 +366,9 @@ type StepRunView struct {
 	Duration         string
 	NextAt           string
 	Input, Output    string
-	Depth            int
+	// Logs are the lines the step logged (console.log in a code step), one a line.
+	Logs  string
+	Depth int
 	// RunLink is the run a call step started.
 	RunLink string
 }

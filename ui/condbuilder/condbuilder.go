@@ -153,7 +153,9 @@ type Row struct {
 }
 
 // Blank reports whether the row is untouched (a new empty row is ignored).
-func (r Row) Blank() bool { return strings.TrimSpace(r.Field) == "" && strings.TrimSpace(r.Value) == "" }
+func (r Row) Blank() bool {
+	return strings.TrimSpace(r.Field) == "" && strings.TrimSpace(r.Value) == ""
+}
 
 // Cond is a condition: groups of rows. Rows in a group are joined by Match
 // ("all": AND, "any": OR), groups by the other join.

@@ -61,9 +61,24 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 			doc = jd
 		}
 	} else {
-		ps = overlay(doc, postArgs(c))
+		args := postArgs(c)
+		ps = overlay(doc, args)
+		conds := readConds(args)
+		ps = append(ps, applyConds(doc, conds, explicitExprs(args))...)
+		c.Locals(condsKey{}, conds)
 	}
 	doc["id"] = id
+	if strings.HasPrefix(op, "cond|") {
+		conds, _ := c.Locals(condsKey{}).(map[string]*condState)
+		if conds == nil {
+			conds = map[string]*condState{}
+			c.Locals(condsKey{}, conds)
+		}
+		if err := condOp(doc, conds, op); err != nil {
+			ps.Add("", "%v", err)
+		}
+		return s.renderEditor(c, stored, doc, ps, "", nil)
+	}
 	if len(ps) > 0 {
 		return s.renderEditor(c, stored, doc, ps, "", nil)
 	}
@@ -73,6 +88,9 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 		focus, err := applyOp(doc, op, c.FormValue("trigger_type"), s.stepSpecs())
 		if err != nil {
 			ps.Add("", "%v", err)
+		}
+		if verb, _, _ := strings.Cut(op, "|"); verb == "up" || verb == "down" || verb == "remove" || verb == "removecase" {
+			c.Locals(condsKey{}, nil) // paths moved: read the conditions from the draft
 		}
 		return s.renderEditor(c, stored, doc, ps, focus, nil)
 	}
@@ -87,6 +105,7 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 		if !isHTMX(c) {
 			return redirectFlash(c, "/flows/"+id, "ok", fmt.Sprintf("Saved version %d.", stored.Version))
 		}
+		c.Locals(toastKey{}, fmt.Sprintf("Saved version %d.", stored.Version))
 		return s.renderEditor(c, stored, doc, nil, "", nil)
 	}
 	runID, err := s.eng.RunManual(ctx, id, nil)
@@ -100,6 +119,12 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 	c.Set("HX-Reswap", "outerHTML show:#test-result:top")
 	return s.renderEditor(c, stored, doc, nil, "", run)
 }
+
+// toastKey holds a success message for the editor to show once.
+type toastKey struct{}
+
+// condsKey holds the posted condition builders in a request's locals.
+type condsKey struct{}
 
 // saveDoc validates the draft and stores it as the flow's next version.
 func (s *Server) saveDoc(c *fiber.Ctx, doc map[string]any) (*engine.Flow, error) {
@@ -158,7 +183,15 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 		}
 	}
 	specs := reg.StepSpecs()
-	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs)}
+	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs), types: map[string]string{}}
+	b.conds, _ = c.Locals(condsKey{}).(map[string]*condState)
+	for _, g := range s.pickGroups(ctx, stored.ID) {
+		for _, it := range g.Items {
+			if it.Type != "" {
+				b.types[it.Expr] = it.Type
+			}
+		}
+	}
 
 	trigType, _ := getAt(doc, "trigger.type")
 	tt, _ := trigType.(string)
@@ -209,6 +242,7 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 	p.Problems = b.assign(ps)
 	build()
 	p.Palette = b.palette
+	p.Toast, _ = c.Locals(toastKey{}).(string)
 	if b.focusID != "" {
 		p.Focus = b.focusID
 	}
@@ -304,8 +338,12 @@ func (s *Server) listenPoll(c *fiber.Ctx) error {
 
 // pickerFragment lists the field paths seen in the test event and the last run.
 func (s *Server) pickerFragment(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	id := c.Params("id")
+	return s.render(c, fiber.StatusOK, views.Picker(s.pickGroups(c.UserContext(), c.Params("id"))))
+}
+
+// pickGroups lists the fields the picker offers: the test event (or the last
+// run's, or the verify preset's sample), earlier steps' outputs and variables.
+func (s *Server) pickGroups(ctx context.Context, id string) []views.PickGroup {
 	var groups []views.PickGroup
 	if sample, err := s.store.GetSample(ctx, id); err == nil {
 		groups = append(groups, views.PickGroup{Title: "Test event", Items: flatten("trigger", toGeneric(sample), 6, 200)})
@@ -335,8 +373,8 @@ func (s *Server) pickerFragment(c *fiber.Ctx) error {
 		}
 	}
 	groups = append(groups, views.PickGroup{Title: "Run and flow", Items: []views.PickItem{
-		{Expr: "run.id"}, {Expr: "flow.id"}, {Expr: "flow.name"}, {Expr: "now()"}}})
-	return s.render(c, fiber.StatusOK, views.Picker(groups))
+		{Expr: "run.id", Type: "text"}, {Expr: "flow.id", Type: "text"}, {Expr: "flow.name", Type: "text"}, {Expr: "now()", Type: "date"}}})
+	return groups
 }
 
 // presetSample offers the fields of the verify preset's sample event (from
@@ -410,7 +448,7 @@ func flatten(prefix string, v any, depth, max int) []views.PickItem {
 				walk(next, x[k], d-1)
 			}
 		case []any:
-			out = append(out, views.PickItem{Expr: p, Example: fmt.Sprintf("[%d items]", len(x))})
+			out = append(out, views.PickItem{Expr: p, Example: fmt.Sprintf("[%d items]", len(x)), Type: valueType(x)})
 			if len(x) > 0 && d > 0 {
 				walk(p+"[0]", x[0], d-1)
 			}
@@ -422,7 +460,7 @@ func flatten(prefix string, v any, depth, max int) []views.PickItem {
 			if len(ex) > 40 {
 				ex = ex[:40] + "…"
 			}
-			out = append(out, views.PickItem{Expr: p, Example: ex})
+			out = append(out, views.PickItem{Expr: p, Example: ex, Type: valueType(x)})
 		}
 	}
 	walk(prefix, v, depth)

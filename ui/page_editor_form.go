@@ -455,6 +455,10 @@ type formBuilder struct {
 	focus   string
 	focusID string
 	palette []views.PaletteGroup
+	// conds are the condition builders as posted; types the value types of
+	// the sample's fields by path.
+	conds map[string]*condState
+	types map[string]string
 }
 
 func (b *formBuilder) reg(path, id string) {
@@ -682,6 +686,10 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 	case typ == engine.StepFilter || typ == engine.StepForeach:
 		for _, f := range spec.Fields {
 			v, ok := get(f.Name)
+			if typ == engine.StepFilter && f.Name == "when" {
+				sv.Fields = append(sv.Fields, b.condField(f, path+"."+f.Name, v, ok))
+				continue
+			}
 			sv.Fields = append(sv.Fields, mk(f, path+"."+f.Name, v, ok))
 		}
 	case typ == engine.StepBranch:
@@ -703,6 +711,10 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 	sv.NameField.Pick = ""
 	for _, f := range stepSettings {
 		v, ok := get(f.Name)
+		if f.Name == "if" {
+			sv.Settings = append(sv.Settings, b.condField(f, path+"."+f.Name, v, ok))
+			continue
+		}
 		sv.Settings = append(sv.Settings, b.field(f, path+"."+f.Name, v, ok))
 	}
 	switch typ {
@@ -717,7 +729,7 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 			name.Pick = ""
 			sv.Cases = append(sv.Cases, views.CaseView{Path: cp, Index: j, CanEdit: b.canEdit,
 				Name:     name,
-				When:     mk(fieldCaseWhen, cp+".when", wv, wok),
+				When:     b.condField(fieldCaseWhen, cp+".when", wv, wok),
 				Steps:    b.steps(doc, cp+".steps", "", fmt.Sprintf("%s%c", number, 'a'+rune(j%26)), depth+1),
 				Problems: b.probs(cp)})
 		}

@@ -67,7 +67,7 @@ func TestEditorBuildsAFlow(t *testing.T) {
 	if n := byTestID(p.doc, "input-steps[1].with.method"); n == nil || !hasAttr(n, "autofocus") {
 		t.Errorf("new step's first input is not focused")
 	}
-	if got := attr(mustTestID(t, p, "input-steps[0].when"), "value"); got != "trigger.body.amount > 10" {
+	if got := attr(mustTestID(t, p, "cond-steps[0].when"), "data-expr"); got != "trigger.body.amount > 10" {
 		t.Errorf("draft lost the filter condition: %q", got)
 	}
 

@@ -70,9 +70,26 @@
     t = e.target.closest(".picker-item");
     if (t && pickTarget) {
       var expr = t.getAttribute("data-expr");
-      var text = pickTarget.getAttribute("data-pick") === "expr" ? expr : "{{ " + expr + " }}";
       var dlg = document.getElementById("picker");
       if (dlg && dlg.close) dlg.close();
+      if (pickTarget.hasAttribute("data-cond-field")) {
+        pickCondField(pickTarget, expr, t.getAttribute("data-type"));
+        return;
+      }
+      if (pickTarget.getAttribute("data-pick") === "value") {
+        pickTarget.value = expr;
+        pickTarget.classList.add("mono");
+        var ref = pickTarget.closest("[data-cond-value]").querySelector("[data-cond-ref]");
+        if (ref) ref.value = "true";
+        pickTarget.focus();
+        markDirty();
+        return;
+      }
+      if (pickTarget.hasAttribute("data-pills")) {
+        insertPill(pickTarget, expr);
+        return;
+      }
+      var text = pickTarget.getAttribute("data-pick") === "expr" ? expr : "{{ " + expr + " }}";
       insert(pickTarget, text);
       return;
     }
@@ -83,8 +100,64 @@
     }
   });
 
+  // fieldWords shows a path in words, as the server does: body › label › name.
+  function fieldWords(p) {
+    p = p.replace(/^trigger\./, "");
+    if (p.indexOf("steps.") === 0) p = p.slice(6).replace(".output", "");
+    return p.split(/[.\[\]]+/).filter(Boolean).map(function (s) {
+      return s.replace(/^"(.*)"$/, "$1");
+    }).join(" › ");
+  }
+
+  function pickCondField(hidden, expr, type) {
+    var row = hidden.closest("[data-cond-row]");
+    hidden.value = expr;
+    var btn = row.querySelector(".cond-field");
+    btn.classList.remove("cond-field-empty");
+    btn.title = expr;
+    row.querySelector("[data-cond-field-label]").textContent = fieldWords(expr);
+    var sel = row.querySelector("[data-cond-type]");
+    if (type && sel) {
+      sel.value = type;
+      condTypeChanged(row);
+    }
+    markDirty();
+    btn.focus();
+  }
+
+  // condTypeChanged offers the operators of the row's value type.
+  function condTypeChanged(row) {
+    var type = row.querySelector("[data-cond-type]").value;
+    var op = row.querySelector("[data-cond-op]");
+    var first = null;
+    Array.prototype.forEach.call(op.options, function (o) {
+      var ok = (" " + o.getAttribute("data-types") + " ").indexOf(" " + type + " ") >= 0;
+      o.hidden = !ok;
+      o.textContent = type === "date" ? o.getAttribute("data-date-label") : o.getAttribute("data-label");
+      if (ok && !first) first = o;
+    });
+    if (op.selectedOptions[0] && op.selectedOptions[0].hidden && first) op.value = first.value;
+    condOpChanged(row);
+  }
+
+  function condOpChanged(row) {
+    var o = row.querySelector("[data-cond-op]").selectedOptions[0];
+    var v = row.querySelector("[data-cond-value]");
+    if (o && v) v.hidden = o.hasAttribute("data-novalue");
+  }
+
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.matches("[data-cond-type]")) condTypeChanged(t.closest("[data-cond-row]"));
+    else if (t.matches("[data-cond-op]")) condOpChanged(t.closest("[data-cond-row]"));
+  });
+
   document.addEventListener("input", function (e) {
     var t = e.target;
+    if (t.getAttribute("data-pick") === "value") {
+      var ref = t.closest("[data-cond-value]").querySelector("[data-cond-ref]");
+      if (ref && ref.value === "true") { ref.value = "false"; t.classList.remove("mono"); }
+    }
     if (t.matches("[data-palette-search]")) {
       var q = t.value.trim().toLowerCase();
       var body = t.closest(".palette-body");
@@ -121,8 +194,58 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", function () { focusMarked(document); });
+  // Unsaved changes: asked before leaving the editor (beforeunload and
+  // in-app links); Ctrl/Cmd-S saves.
+  var dirty = false;
+  function markDirty() { if (document.getElementById("flow-form")) dirty = true; }
+  function syncDirty() {
+    var ed = document.getElementById("editor");
+    if (ed) dirty = ed.hasAttribute("data-dirty");
+  }
+  document.addEventListener("input", function (e) {
+    if (e.target.closest && e.target.closest("#flow-form") && !e.target.matches("[data-palette-search], [data-picker-search]")) markDirty();
+  }, true);
+  document.addEventListener("change", function (e) {
+    if (e.target.closest && e.target.closest("#flow-form")) markDirty();
+  }, true);
+  window.addEventListener("beforeunload", function (e) {
+    if (!dirty) return;
+    e.preventDefault();
+    e.returnValue = "";
+  });
+  document.addEventListener("click", function (e) {
+    var a = e.target.closest && e.target.closest("a[href]");
+    if (!a || !dirty || a.hasAttribute("download") || a.getAttribute("href").charAt(0) === "#") return;
+    if (!window.confirm("This flow has unsaved changes. Leave without saving them?")) {
+      e.preventDefault();
+      e.stopPropagation();
+    } else {
+      dirty = false;
+    }
+  }, true);
+  document.addEventListener("submit", function (e) {
+    if (e.target.id !== "flow-form") dirty = false;
+  }, true);
+  document.addEventListener("keydown", function (e) {
+    if ((e.ctrlKey || e.metaKey) && !e.altKey && (e.key === "s" || e.key === "S")) {
+      var save = document.querySelector('#flow-form [data-testid="save"]');
+      if (!save) return;
+      e.preventDefault();
+      save.click();
+    }
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { focusMarked(document); syncDirty(); });
+  document.addEventListener("htmx:afterSettle", function (e) {
+    syncDirty();
+    var t = e.target.querySelector && e.target.querySelector("[data-toast]");
+    if (t) {
+      document.querySelectorAll(".flash:not(.toast)").forEach(function (f) { f.remove(); });
+      toast(t.getAttribute("data-toast"), "ok");
+    }
+  });
   document.addEventListener("htmx:afterSettle", function (e) { focusMarked(e.target); });
+  window.hookflowMarkDirty = markDirty;
   document.addEventListener("htmx:responseError", function (e) {
     var x = e.detail.xhr;
     toast((x && x.responseText) || "The request failed.");

@@ -113,6 +113,8 @@ type EditorPage struct {
 	TestNote string
 	// Focus is the html id of the input to focus after a structural change.
 	Focus string
+	// Toast is a success message to show once (after a save).
+	Toast string
 }
 
 // ProblemView is one validation problem with the anchor of its field.
@@ -179,6 +181,10 @@ type FieldView struct {
 	Pick      string
 	ReadOnly  bool
 	Autofocus bool
+	// Cond, when set, shows the field as a condition builder.
+	Cond *CondView
+	// Preview, when set, shows what the template resolves to with the test event.
+	Preview *PreviewView
 }
 
 // HasValue reports whether the field or a child holds a value or a problem (to unfold it).
@@ -263,6 +269,8 @@ type PickGroup struct {
 // PickItem is one path: Expr is inserted as is in expressions and inside {{ }} in templates.
 type PickItem struct {
 	Expr, Example string
+	// Type is the value's type for the condition builder: text, number, date, boolean, list or "".
+	Type string
 }
 
 // VersionsPage lists a flow's saved versions.
@@ -438,4 +446,69 @@ func pathLabel(p string) string {
 		return "flow"
 	}
 	return p
+}
+
+// CondView is a condition field shown as rows of field · operator · value
+// (Mode "builder") or as the expression (Mode "code").
+type CondView struct {
+	Mode string
+	// Orig is the expression the rows were read from (kept when they do not change).
+	Orig string
+	// Match is "all" or "any": how the rows of a group are joined.
+	Match  string
+	Groups []CondGroupView
+	// Note says why the condition is shown as code.
+	Note string
+	// Path is the field's path; Prefix the start of its inputs' names.
+	Path, Prefix string
+}
+
+// CondGroupView is one group of rows.
+type CondGroupView struct {
+	Index int
+	Rows  []CondRowView
+	// Join is the word between rows: "and" or "or"; GroupJoin the word before this group.
+	Join, GroupJoin string
+}
+
+// CondRowView is one row: field · operator · value.
+type CondRowView struct {
+	Group, Index int
+	// Name is the start of the row's input names; ID of their ids.
+	Name, ID   string
+	Field      string
+	FieldLabel string
+	Type       string
+	Types      []Option
+	Ops        []CondOpOption
+	Value      string
+	Ref        bool
+	NoValue    bool
+}
+
+// CondOpOption is one operator of a row's select.
+type CondOpOption struct {
+	Value, Label, DateLabel string
+	// Types lists the value types it applies to, space separated.
+	Types    string
+	NoValue  bool
+	Selected bool
+	Hidden   bool
+}
+
+// PreviewView is the live preview under a template field.
+type PreviewView struct {
+	// URL answers the preview fragment for the field's current text.
+	URL string
+	// Value is what the template resolves to; Error why it does not.
+	Value, Error string
+	// Empty is true when there is nothing to show (no placeholders, no sample).
+	Empty bool
+	// Tokens are the field's {{ }} placeholders shown as pills.
+	Tokens []PillView
+}
+
+// PillView is one placeholder of a template shown as a token.
+type PillView struct {
+	Expr, Label string
 }

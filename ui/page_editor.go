@@ -185,6 +185,9 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 	specs := reg.StepSpecs()
 	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs), types: map[string]string{}}
 	b.conds, _ = c.Locals(condsKey{}).(map[string]*condState)
+	pe := s.previewEnv(ctx, stored.ID, stored.Name)
+	b.preview = func(text string) *views.PreviewView { return pe.preview(ctx, text) }
+	p.PillMenu = pillMenu()
 	for _, g := range s.pickGroups(ctx, stored.ID) {
 		for _, it := range g.Items {
 			if it.Type != "" {
@@ -382,7 +385,11 @@ func (s *Server) pickGroups(ctx context.Context, id string) []views.PickGroup {
 // built from the fields the provider will send.
 func (s *Server) presetSample(ctx context.Context, id string) (views.PickGroup, bool) {
 	f, err := s.store.GetFlow(ctx, id)
-	if err != nil || f.Trigger.Type != "webhook" {
+	if err != nil {
+		return views.PickGroup{}, false
+	}
+	body := presetBody(f)
+	if body == nil {
 		return views.PickGroup{}, false
 	}
 	var with struct {
@@ -390,17 +397,8 @@ func (s *Server) presetSample(ctx context.Context, id string) (views.PickGroup, 
 			Scheme string `json:"scheme"`
 		} `json:"verify"`
 	}
-	if json.Unmarshal(f.Trigger.With, &with) != nil {
-		return views.PickGroup{}, false
-	}
-	p, ok := triggers.PresetFor(with.Verify.Scheme)
-	if !ok {
-		return views.PickGroup{}, false
-	}
-	body, err := triggers.DecodeJSON([]byte(p.Sample))
-	if err != nil {
-		return views.PickGroup{}, false
-	}
+	_ = json.Unmarshal(f.Trigger.With, &with)
+	p, _ := triggers.PresetFor(with.Verify.Scheme)
 	return views.PickGroup{Title: "Sample " + p.Name + " event (from its docs)", Items: flatten("trigger.body", body, 6, 200)}, true
 }
 

@@ -459,6 +459,8 @@ type formBuilder struct {
 	// the sample's fields by path.
 	conds map[string]*condState
 	types map[string]string
+	// preview answers what a template field resolves to with the test event.
+	preview func(text string) *views.PreviewView
 }
 
 func (b *formBuilder) reg(path, id string) {
@@ -571,6 +573,16 @@ func (b *formBuilder) field(f engine.Field, path string, val any, present bool) 
 	}
 	if present {
 		fv.Value = valueText(typ, val)
+	}
+	if fv.Pick == "template" && !fv.ReadOnly {
+		if b.preview != nil {
+			fv.Preview = b.preview(fv.Value)
+		}
+		if typ == engine.FieldText || typ == engine.FieldTextarea {
+			if segs, ok := pillSegs(fv.Value); ok {
+				fv.Type, fv.Segs, fv.Multiline = "pills", segs, typ == engine.FieldTextarea
+			}
+		}
 	}
 	return fv
 }

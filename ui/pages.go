@@ -46,6 +46,7 @@ func (s *Server) pageRoutes(app *fiber.App) {
 	app.Post("/flows/:id/listen/stop", auth, editor, s.listenStop)
 	app.Get("/flows/:id/sample", auth, s.listenPoll)
 	app.Get("/flows/:id/picker", auth, s.pickerFragment)
+	app.Post("/flows/:id/preview", auth, s.previewPost)
 	app.Get("/flows/:id/versions", auth, s.versionsPage)
 	app.Get("/flows/:id/versions/:version", auth, s.versionsPage)
 	app.Post("/flows/:id/versions/:version/restore", auth, editor, s.versionRestore)

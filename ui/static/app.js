@@ -8,7 +8,8 @@
   function toast(text, kind) {
     var el = document.createElement("div");
     el.className = "flash toast flash-" + (kind || "error");
-    el.setAttribute("role", "alert");
+    el.setAttribute("role", kind === "ok" ? "status" : "alert");
+    el.setAttribute("data-testid", "toast");
     el.textContent = text;
     document.body.appendChild(el);
     setTimeout(function () { el.remove(); }, 6000);
@@ -85,7 +86,7 @@
         markDirty();
         return;
       }
-      if (pickTarget.hasAttribute("data-pills")) {
+      if (pickTarget.hasAttribute("data-pill-edit")) {
         insertPill(pickTarget, expr);
         return;
       }
@@ -232,6 +233,212 @@
       if (!save) return;
       e.preventDefault();
       save.click();
+    }
+  });
+
+
+  // ---- Pill inputs: template fields whose {{ }} placeholders are tokens.
+  var pillRanges = new WeakMap();
+
+  function pillHidden(edit) { return document.getElementById(edit.getAttribute("data-pill-edit")); }
+
+  // serializePills writes the template text of a pill input.
+  function serializePills(edit) {
+    var out = "";
+    function walk(n, first) {
+      for (var c = n.firstChild; c; c = c.nextSibling) {
+        if (c.nodeType === 3) {
+          out += c.nodeValue.replace(/\u00a0/g, " ");
+        } else if (c.nodeType === 1) {
+          if (c.classList.contains("pill")) {
+            out += c.getAttribute("data-raw");
+          } else if (c.tagName === "BR") {
+            if (c.nextSibling || c.parentNode !== edit) out += "\n";
+          } else {
+            if ((c.tagName === "DIV" || c.tagName === "P") && out !== "") out += "\n";
+            walk(c);
+          }
+        }
+      }
+    }
+    walk(edit);
+    return out;
+  }
+
+  function pillsChanged(edit) {
+    var h = pillHidden(edit);
+    if (!h) return;
+    h.value = serializePills(edit);
+    edit.classList.toggle("is-empty", h.value === "");
+    markDirty();
+    schedulePreview(edit.id, h.value);
+  }
+
+  function saveRange(edit) {
+    var sel = window.getSelection();
+    if (sel.rangeCount && edit.contains(sel.getRangeAt(0).startContainer)) pillRanges.set(edit, sel.getRangeAt(0).cloneRange());
+  }
+
+  function makePill(expr, raw) {
+    var sp = document.createElement("span");
+    sp.className = "pill";
+    sp.setAttribute("contenteditable", "false");
+    sp.setAttribute("tabindex", "0");
+    sp.setAttribute("role", "button");
+    sp.setAttribute("aria-haspopup", "menu");
+    sp.setAttribute("data-testid", "pill");
+    setPill(sp, expr, raw, fieldWords(expr));
+    return sp;
+  }
+
+  function setPill(sp, expr, raw, label) {
+    sp.setAttribute("data-expr", expr);
+    sp.setAttribute("data-raw", raw || "{{ " + expr + " }}");
+    sp.title = expr;
+    sp.textContent = label;
+  }
+
+  function insertNodeAtCaret(edit, node) {
+    var r = pillRanges.get(edit);
+    if (!r || !edit.contains(r.startContainer)) {
+      r = document.createRange();
+      r.selectNodeContents(edit);
+      r.collapse(false);
+    }
+    r.deleteContents();
+    r.insertNode(node);
+    r.setStartAfter(node);
+    r.collapse(true);
+    edit.focus();
+    var sel = window.getSelection();
+    sel.removeAllRanges();
+    sel.addRange(r);
+    pillRanges.set(edit, r.cloneRange());
+  }
+
+  function insertPill(edit, expr) {
+    insertNodeAtCaret(edit, makePill(expr));
+    pillsChanged(edit);
+  }
+
+  document.addEventListener("input", function (e) {
+    var edit = e.target.closest && e.target.closest("[data-pill-edit]");
+    if (edit) { saveRange(edit); pillsChanged(edit); }
+  });
+  document.addEventListener("keyup", function (e) {
+    var edit = e.target.closest && e.target.closest("[data-pill-edit]");
+    if (edit) saveRange(edit);
+  });
+  document.addEventListener("mouseup", function (e) {
+    var edit = e.target.closest && e.target.closest("[data-pill-edit]");
+    if (edit) saveRange(edit);
+  });
+  document.addEventListener("paste", function (e) {
+    var edit = e.target.closest && e.target.closest("[data-pill-edit]");
+    if (!edit) return;
+    e.preventDefault();
+    var text = (e.clipboardData || window.clipboardData).getData("text/plain");
+    if (edit.getAttribute("aria-multiline") !== "true") text = text.replace(/\r?\n/g, " ");
+    saveRange(edit);
+    insertNodeAtCaret(edit, document.createTextNode(text));
+    pillsChanged(edit);
+  });
+  document.addEventListener("keydown", function (e) {
+    var t = e.target;
+    if (t.classList && t.classList.contains("pill")) {
+      if (e.key === "Enter" || e.key === " ") { e.preventDefault(); openPillMenu(t); return; }
+      if (e.key === "Delete" || e.key === "Backspace") {
+        e.preventDefault();
+        var ed = t.closest("[data-pill-edit]");
+        t.remove();
+        ed.focus();
+        pillsChanged(ed);
+        return;
+      }
+    }
+    var edit = t.closest && t.closest("[data-pill-edit]");
+    if (edit && e.key === "Enter") {
+      e.preventDefault();
+      if (edit.getAttribute("aria-multiline") === "true") {
+        saveRange(edit);
+        insertNodeAtCaret(edit, document.createTextNode("\n"));
+        pillsChanged(edit);
+      }
+    }
+    if (e.key === "Escape") closePillMenu(true);
+  });
+
+  // The pill menu: transforms that write the helper call.
+  var menuPill = null;
+  function openPillMenu(pill) {
+    var m = document.getElementById("pill-menu");
+    if (!m) return;
+    menuPill = pill;
+    var r = pill.getBoundingClientRect();
+    m.hidden = false;
+    m.style.top = (window.scrollY + r.bottom + 4) + "px";
+    m.style.left = Math.max(8, Math.min(window.scrollX + r.left, window.scrollX + document.documentElement.clientWidth - m.offsetWidth - 8)) + "px";
+    var first = m.querySelector("button");
+    if (first) first.focus();
+  }
+  function closePillMenu(refocus) {
+    var m = document.getElementById("pill-menu");
+    if (!m || m.hidden) return;
+    m.hidden = true;
+    if (refocus && menuPill && document.body.contains(menuPill)) menuPill.focus();
+    menuPill = null;
+  }
+  function quote(s) { return JSON.stringify(s); }
+  document.addEventListener("click", function (e) {
+    var pill = e.target.closest && e.target.closest(".pill");
+    if (pill && pill.closest("[data-pill-edit]")) { e.preventDefault(); openPillMenu(pill); return; }
+    var b = e.target.closest && e.target.closest("#pill-menu button");
+    if (b && menuPill) {
+      var edit = menuPill.closest("[data-pill-edit]");
+      if (b.hasAttribute("data-pill-remove")) {
+        menuPill.remove();
+        closePillMenu(false);
+        edit.focus();
+      } else {
+        var tpl = b.getAttribute("data-pill-tpl"), ask = b.getAttribute("data-pill-ask");
+        var expr = menuPill.getAttribute("data-expr"), val = "";
+        if (ask) {
+          val = window.prompt(ask, "");
+          if (val === null) { closePillMenu(true); return; }
+        }
+        var next = tpl.split("%s").join(expr).split("%v").join(quote(val));
+        setPill(menuPill, next, null, menuPill.textContent + " · " + b.getAttribute("data-pill-label"));
+        closePillMenu(true);
+      }
+      pillsChanged(edit);
+      return;
+    }
+    if (!(e.target.closest && e.target.closest("#pill-menu"))) closePillMenu(false);
+  });
+
+  // Live preview: what the field resolves to with the test event.
+  var previewTimers = {};
+  function schedulePreview(id, text) {
+    var box = document.querySelector('[data-preview-for="' + id + '"]');
+    var ed = document.getElementById("editor");
+    var csrf = document.querySelector('#flow-form input[name="_csrf"]');
+    if (!box || !ed || !csrf) return;
+    clearTimeout(previewTimers[id]);
+    previewTimers[id] = setTimeout(function () {
+      var body = new URLSearchParams();
+      body.set("t", text);
+      fetch("/flows/" + encodeURIComponent(ed.getAttribute("data-flow")) + "/preview", {
+        method: "POST", credentials: "same-origin", body: body,
+        headers: { "X-CSRF-Token": csrf.value, "Content-Type": "application/x-www-form-urlencoded" }
+      }).then(function (r) { return r.ok ? r.text() : ""; })
+        .then(function (html) { box.innerHTML = html; box.setAttribute("data-fresh", "1"); })
+        .catch(function () {});
+    }, 250);
+  }
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (t.id && (t.tagName === "INPUT" || t.tagName === "TEXTAREA") && document.querySelector('[data-preview-for="' + t.id + '"]')) {
+      schedulePreview(t.id, t.value);
     }
   });
 

@@ -115,6 +115,8 @@ type EditorPage struct {
 	Focus string
 	// Toast is a success message to show once (after a save).
 	Toast string
+	// PillMenu lists the transforms a placeholder's menu offers.
+	PillMenu []PillAction
 }
 
 // ProblemView is one validation problem with the anchor of its field.
@@ -185,6 +187,9 @@ type FieldView struct {
 	Cond *CondView
 	// Preview, when set, shows what the template resolves to with the test event.
 	Preview *PreviewView
+	// Segs, for Type "pills", are the template's text and placeholders.
+	Segs      []SegView
+	Multiline bool
 }
 
 // HasValue reports whether the field or a child holds a value or a problem (to unfold it).
@@ -502,13 +507,18 @@ type PreviewView struct {
 	URL string
 	// Value is what the template resolves to; Error why it does not.
 	Value, Error string
-	// Empty is true when there is nothing to show (no placeholders, no sample).
+	// Empty is true when there is nothing to show (no placeholders).
 	Empty bool
-	// Tokens are the field's {{ }} placeholders shown as pills.
-	Tokens []PillView
 }
 
-// PillView is one placeholder of a template shown as a token.
-type PillView struct {
-	Expr, Label string
+// SegView is a piece of a template in a pill input: text, or a placeholder
+// (Expr, its Raw text kept as written, and its Label in words).
+type SegView struct {
+	Text, Expr, Raw, Label string
+}
+
+// PillAction is a transform offered by a pill's menu: Tpl holds %s for the
+// field and, when Ask is set, %v for the quoted answer to Ask.
+type PillAction struct {
+	ID, Label, Tpl, Ask string
 }

@@ -219,6 +219,8 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 
 		tv := views.TriggerView{Path: "trigger", Type: tt, Title: tt, Listen: listen}
 		b.reg("trigger", "card-trigger")
+		b.where = "Trigger"
+		b.label("trigger", b.where)
 		for _, k := range reg.Triggers() {
 			tv.Types = append(tv.Types, views.Option{Value: k.Spec.Kind, Label: k.Spec.Title, Selected: k.Spec.Kind == tt})
 		}
@@ -235,12 +237,13 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 			tv.WebhookURL = s.webhookURL(stored.ID)
 		}
 		tv.Problems = b.probs("trigger")
+		b.where = ""
 		tv.Notes = notes
 		p.Trigger = tv
 		p.Steps = b.steps(doc, "steps", "", "", 0)
 	}
 	// First pass: learn every path shown; then attach problems and build again.
-	b.anchors = map[string]string{}
+	b.anchors, b.labels = map[string]string{}, map[string]string{}
 	build()
 	p.Problems = b.assign(ps)
 	build()
@@ -436,7 +439,7 @@ func flatten(prefix string, v any, depth, max int) []views.PickItem {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				if p == "trigger" && (k == "raw") {
+				if p == "trigger" && (k == "raw" || k == "file_data") { // internal: not offered
 					continue
 				}
 				next := p + "." + k

@@ -461,6 +461,17 @@ type formBuilder struct {
 	types map[string]string
 	// preview answers what a template field resolves to with the test event.
 	preview func(text string) *views.PreviewView
+	// labels names every rendered path in words ("Step 2 · Email · To");
+	// where is the card being built ("Step 2 · Email").
+	labels map[string]string
+	where  string
+}
+
+// label records the words for a path.
+func (b *formBuilder) label(path, words string) {
+	if b.labels != nil {
+		b.labels[path] = words
+	}
 }
 
 func (b *formBuilder) reg(path, id string) {
@@ -487,7 +498,7 @@ func (b *formBuilder) assign(ps engine.Problems) (list []views.ProblemView) {
 			b.owners = append(b.owners, owner)
 			anchor = b.anchors[owner]
 		}
-		list = append(list, views.ProblemView{Path: p.Path, Message: p.Message, Anchor: anchor})
+		list = append(list, views.ProblemView{Path: p.Path, Message: p.Message, Anchor: anchor, Label: b.labels[owner]})
 	}
 	return list
 }
@@ -505,6 +516,11 @@ func (b *formBuilder) hasProblemsUnder(path string) bool {
 func (b *formBuilder) field(f engine.Field, path string, val any, present bool) views.FieldView {
 	id := "fld-" + views.Anchor(path)
 	b.reg(path, id)
+	if b.where != "" {
+		b.label(path, b.where+" · "+firstNonEmpty(f.Label, f.Name))
+	} else {
+		b.label(path, firstNonEmpty(f.Label, f.Name))
+	}
 	fv := views.FieldView{Path: path, ID: id, Label: f.Label, Help: f.Help, Type: string(f.Type), Required: f.Required,
 		Placeholder: f.Placeholder, Advanced: f.Advanced, Problems: b.probs(path), ReadOnly: !b.canEdit,
 		Autofocus: b.focusID == id}
@@ -521,6 +537,9 @@ func (b *formBuilder) field(f engine.Field, path string, val any, present bool) 
 	case engine.FieldObject:
 		fv.Name = "o:" + path
 		m, _ := val.(map[string]any)
+		outer := b.where
+		b.where = b.labels[path]
+		defer func() { b.where = outer }()
 		for _, c := range f.Fields {
 			cv, ok := m[c.Name]
 			fv.Children = append(fv.Children, b.field(c, path+"."+c.Name, cv, ok))
@@ -684,6 +703,10 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 	cardID := "card-" + views.Anchor(path)
 	b.reg(path, cardID)
 	spec, known := b.specs[typ]
+	outer := b.where
+	b.where = "Step " + number + " · " + firstNonEmpty(name, spec.Title, typ)
+	b.label(path, b.where)
+	defer func() { b.where = outer }()
 	sv := views.StepView{Path: path, Number: number, ID: id, Type: typ, Name: name, Title: spec.Title, Summary: spec.Summary,
 		Group: spec.Group, CanEdit: b.canEdit, LastStatus: b.status[id]}
 	if !known {
@@ -735,6 +758,9 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 			cm, _ := c.(map[string]any)
 			cp := fmt.Sprintf("%s.cases[%d]", path, j)
 			b.reg(cp, "card-"+views.Anchor(cp))
+			stepWhere := b.where
+			b.where = fmt.Sprintf("%s · case %d", stepWhere, j+1)
+			b.label(cp, b.where)
 			nv, nok := cm["name"]
 			wv, wok := cm["when"]
 			name := b.field(fieldCaseName, cp+".name", nv, nok)
@@ -744,6 +770,7 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 				When:     b.condField(fieldCaseWhen, cp+".when", wv, wok),
 				Steps:    b.steps(doc, cp+".steps", "", fmt.Sprintf("%s%c", number, 'a'+rune(j%26)), depth+1),
 				Problems: b.probs(cp)})
+			b.where = stepWhere
 		}
 		d := b.steps(doc, path+".default", "Otherwise (no case matched)", number+"·", depth+1)
 		sv.Default = &d
@@ -798,4 +825,13 @@ func palette(specs []engine.Spec) []views.PaletteGroup {
 		}
 	}
 	return out
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }

@@ -122,6 +122,8 @@ type EditorPage struct {
 // ProblemView is one validation problem with the anchor of its field.
 type ProblemView struct {
 	Path, Message, Anchor string
+	// Label names the field in words: "Step 2 · Email · To".
+	Label string
 }
 
 // TriggerView is the trigger card.

@@ -82,9 +82,18 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 	if len(ps) > 0 {
 		return s.renderEditor(c, stored, doc, ps, "", nil)
 	}
+	if op == "undo" {
+		if err := undoRemove(doc, c.FormValue("undo")); err != nil {
+			ps.Add("", "%v", err)
+		}
+		return s.renderEditor(c, stored, doc, ps, "", nil)
+	}
 	switch op {
 	case "save", "savejson", "test":
 	default:
+		if removed, ok := removal(doc, op); ok {
+			c.Locals(undoKey{}, removed)
+		}
 		focus, err := applyOp(doc, op, c.FormValue("trigger_type"), s.stepSpecs())
 		if err != nil {
 			ps.Add("", "%v", err)
@@ -249,6 +258,9 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 	build()
 	p.Palette = b.palette
 	p.Toast, _ = c.Locals(toastKey{}).(string)
+	if u, ok := c.Locals(undoKey{}).(undoStep); ok {
+		p.Undo, p.UndoText = u.token, u.text
+	}
 	if b.focusID != "" {
 		p.Focus = b.focusID
 	}

@@ -117,6 +117,8 @@ type EditorPage struct {
 	Toast string
 	// PillMenu lists the transforms a placeholder's menu offers.
 	PillMenu []PillAction
+	// Undo carries a step just removed (posted back by "Undo"); UndoText says which.
+	Undo, UndoText string
 }
 
 // ProblemView is one validation problem with the anchor of its field.

@@ -117,7 +117,12 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 		c.Locals(toastKey{}, fmt.Sprintf("Saved version %d.", stored.Version))
 		return s.renderEditor(c, stored, doc, nil, "", nil)
 	}
-	runID, err := s.eng.RunManual(ctx, id, nil)
+	var body any
+	if stored.Trigger.Type == "schedule" {
+		// A schedule's runs carry {"scheduled_at"}: test with one for now.
+		body = map[string]any{"scheduled_at": time.Now().UTC().Format(time.RFC3339)}
+	}
+	runID, err := s.eng.RunManual(ctx, id, body)
 	if err != nil {
 		return s.renderEditor(c, stored, doc, problemsOf(err), "", nil)
 	}
@@ -157,7 +162,9 @@ func (s *Server) renderEditor(c *fiber.Ctx, stored *engine.Flow, doc map[string]
 		rv := s.runView(test, map[string]string{stored.ID: stored.Name}, true)
 		p.TestRun = &rv
 		p.TestNote = "No test event yet, so the run started with an empty body. Listen for a test event on the trigger card first."
-		if test.Trigger.Type != "manual" || test.Trigger.Body != nil {
+		if stored.Trigger.Type == "schedule" {
+			p.TestNote = "Running as if the schedule fired now (trigger.body.scheduled_at)."
+		} else if test.Trigger.Type != "manual" || test.Trigger.Body != nil {
 			p.TestNote = "Running with the test event received " + stamp(test.Trigger.ReceivedAt) + "."
 		}
 	}
@@ -267,6 +274,15 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 	if s.Secrets != nil {
 		if names, err := s.Secrets.Names(ctx); err == nil {
 			p.SecretNames = names
+		}
+	}
+	p.Warnings = s.warnings(doc, p.SecretNames, b.labels, b.anchors)
+	if tt == "schedule" {
+		with, _ := getAt(doc, "trigger.with")
+		wm, _ := with.(map[string]any)
+		p.ScheduleTZ, _ = wm["timezone"].(string)
+		if p.ScheduleTZ == "" {
+			p.ScheduleTZ = "UTC"
 		}
 	}
 	return p, nil
@@ -388,6 +404,9 @@ func (s *Server) pickGroups(ctx context.Context, id string) []views.PickGroup {
 	if len(groups) == 0 {
 		if g, ok := s.presetSample(ctx, id); ok {
 			groups = append(groups, g)
+		} else if f, err := s.store.GetFlow(ctx, id); err == nil && f.Trigger.Type == "schedule" {
+			groups = append(groups, views.PickGroup{Title: "Schedule", Items: []views.PickItem{
+				{Expr: "trigger.body.scheduled_at", Example: "the time it fired", Type: "date"}}})
 		}
 	}
 	groups = append(groups, views.PickGroup{Title: "Run and flow", Items: []views.PickItem{

@@ -2,7 +2,10 @@ package ui_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestUndoStepRemoval: removing a step offers Undo, which puts it back in
@@ -45,5 +48,52 @@ func TestUndoStepRemoval(t *testing.T) {
 	p = e.edit(p, csrf, "undo", map[string]string{"f:text:steps[0].id": "a"})
 	if got := text(mustTestID(t, p, "problems")); got == "" {
 		t.Error("no problem when the id is taken")
+	}
+}
+
+// TestWarningsBeforeFirstRun: a secret used but not set is named with the
+// step and field, and saving is still allowed.
+func TestWarningsBeforeFirstRun(t *testing.T) {
+	e := newUIEnv(t)
+	csrf := e.setup()
+	if err := e.secrets.Set(context.Background(), "HAVE", "x"); err != nil {
+		t.Fatal(err)
+	}
+	e.flow(`{"id":"f","name":"F","trigger":{"type":"webhook"},"steps":[
+		{"id":"post","type":"discord","with":{"webhook_url":"{{ secrets.DISCORD_URL }}","text":"hi {{ secrets.HAVE }}"}}]}`)
+	p := e.get("/flows/f")
+	got := text(mustTestID(t, p, "warnings"))
+	if !strings.Contains(got, "Step 1 · Discord message · Webhook URL: uses the secret DISCORD_URL, which is not set yet") {
+		t.Errorf("warnings = %q", got)
+	}
+	if strings.Contains(got, "HAVE") {
+		t.Errorf("a set secret is warned about: %q", got)
+	}
+	p = e.edit(p, csrf, "save", map[string]string{"f:text:name": "F2"})
+	mustTestID(t, p, "saved")
+}
+
+// TestScheduleTestFlow: "Test flow" of a schedule runs with scheduled_at set
+// to now, and the editor carries the zone for the browser to compare.
+func TestScheduleTestFlow(t *testing.T) {
+	e := newUIEnv(t)
+	csrf := e.setup()
+	e.flow(`{"id":"s","name":"S","trigger":{"type":"schedule","with":{"cron":"0 9 * * *"}},"steps":[
+		{"id":"say","type":"log","with":{"message":"fired {{ trigger.body.scheduled_at }}"}}]}`)
+	p := e.get("/flows/s")
+	if got := attr(mustTestID(t, p, "tz-warning"), "data-tz-warn"); got != "UTC" {
+		t.Errorf("zone carried = %q", got)
+	}
+	before := time.Now().UTC().Add(-time.Second)
+	p = e.edit(p, csrf, "test", nil)
+	mustTestID(t, p, "test-result")
+	runs, _, err := e.store.ListRuns(context.Background(), engineQuery("s"))
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs: %v %d", err, len(runs))
+	}
+	body, _ := runs[0].Trigger.Body.(map[string]any)
+	at, err := time.Parse(time.RFC3339, fmt.Sprint(body["scheduled_at"]))
+	if err != nil || at.Before(before.Truncate(time.Second)) || at.After(time.Now().Add(time.Second)) {
+		t.Errorf("scheduled_at = %v (%v)", body["scheduled_at"], err)
 	}
 }

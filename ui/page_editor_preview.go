@@ -182,6 +182,9 @@ func (s *Server) previewEnv(ctx context.Context, flowID, flowName string) previe
 		if f, err := s.store.GetFlow(ctx, flowID); err == nil {
 			if body := presetBody(f); body != nil {
 				trig.Body, none = body, false
+			} else if f.Trigger.Type == "schedule" {
+				trig.Type, none = "schedule", false
+				trig.Body = map[string]any{"scheduled_at": time.Now().UTC().Format(time.RFC3339)}
 			}
 		}
 	}

@@ -4,6 +4,7 @@ package ui
 
 import (
 	"context"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -40,6 +41,9 @@ type Deps struct {
 	Fault func(point string)
 	// LoginLimits bound password guessing on /login (zero: the defaults).
 	LoginLimits LoginLimits
+	// NetCheck, when set, checks an address as outgoing calls do (the SSRF
+	// guard's Check): the editor warns of URLs it refuses.
+	NetCheck func(netip.Addr) error
 }
 
 // Server holds the fiber app and what its handlers share.

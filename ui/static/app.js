@@ -442,9 +442,40 @@
     }
   });
 
-  document.addEventListener("DOMContentLoaded", function () { focusMarked(document); syncDirty(); });
+
+  // A schedule left in UTC while the browser's zone differs.
+  function tzWarn(root) {
+    var el = (root || document).querySelector("[data-tz-warn]");
+    if (!el) return;
+    var zone = "";
+    try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { return; }
+    var set = el.getAttribute("data-tz-warn");
+    if (!zone || zone === "UTC" || zone === "Etc/UTC" || set !== "UTC") return;
+    el.textContent = "This schedule runs in UTC, but your browser's time zone is " + zone + ". ";
+    var b = document.createElement("button");
+    b.type = "button";
+    b.className = "btn btn-sm";
+    b.textContent = "Use " + zone;
+    b.setAttribute("data-testid", "tz-use");
+    b.addEventListener("click", function () {
+      var id = el.getAttribute("data-tz-input");
+      var edit = document.getElementById(id);
+      if (edit && edit.hasAttribute("data-pill-edit")) {
+        edit.textContent = zone;
+        pillsChanged(edit);
+      } else if (edit) {
+        edit.value = zone;
+        markDirty();
+      }
+      el.hidden = true;
+    });
+    el.appendChild(b);
+    el.hidden = false;
+  }
+  document.addEventListener("DOMContentLoaded", function () { focusMarked(document); syncDirty(); tzWarn(document); });
   document.addEventListener("htmx:afterSettle", function (e) {
     syncDirty();
+    tzWarn(e.target);
     var t = e.target.querySelector && e.target.querySelector("[data-toast]");
     if (t) {
       document.querySelectorAll(".flash:not(.toast)").forEach(function (f) { f.remove(); });

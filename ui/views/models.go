@@ -119,6 +119,16 @@ type EditorPage struct {
 	PillMenu []PillAction
 	// Undo carries a step just removed (posted back by "Undo"); UndoText says which.
 	Undo, UndoText string
+	// Warnings are what will fail although the flow saves.
+	Warnings []WarningView
+	// ScheduleTZ is the schedule trigger's time zone ("" when the trigger
+	// is not a schedule), compared with the browser's.
+	ScheduleTZ string
+}
+
+// WarningView is one warning with the anchor of what it concerns.
+type WarningView struct {
+	Text, Anchor string
 }
 
 // ProblemView is one validation problem with the anchor of its field.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"regexp"
 	"sort"
 	"strconv"
@@ -134,6 +135,16 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 	return s.renderEditor(c, stored, doc, nil, "", run)
 }
 
+// formSnippet is a copy-paste HTML form that posts to the flow.
+func formSnippet(action string) string {
+	return `<form method="post" action="` + html.EscapeString(action) + `" accept-charset="utf-8">
+  <label>Name <input name="name" required></label>
+  <label>Email <input name="email" type="email" required></label>
+  <label>Message <textarea name="message"></textarea></label>
+  <button type="submit">Send</button>
+</form>`
+}
+
 // toastKey holds a success message for the editor to show once.
 type toastKey struct{}
 
@@ -251,6 +262,10 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 		}
 		if tt == "webhook" {
 			tv.WebhookURL = s.webhookURL(stored.ID)
+			tv.CanForm = p.CanEdit
+			if mode, _ := getAt(doc, "trigger.with.respond.mode"); mode == "redirect" {
+				tv.FormSnippet = formSnippet(tv.WebhookURL)
+			}
 		}
 		tv.Problems = b.probs("trigger")
 		b.where = ""
@@ -270,6 +285,8 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 	}
 	if b.focusID != "" {
 		p.Focus = b.focusID
+	} else if id, ok := b.anchors[focus]; ok && focus != "" {
+		p.Focus = id
 	}
 	if s.Secrets != nil {
 		if names, err := s.Secrets.Names(ctx); err == nil {

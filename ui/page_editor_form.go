@@ -371,6 +371,12 @@ func applyOp(doc map[string]any, op, triggerType string, specs map[string]engine
 			return "", fmt.Errorf("no case at %s", arg)
 		}
 		setAt(doc, list, append(a[:i:i], a[i+1:]...))
+	case "formpreset":
+		// An HTML form posts to the flow URL and the browser is sent on to a thank-you page.
+		if !setAt(doc, "trigger.with.respond.mode", "redirect") {
+			return "", fmt.Errorf("the trigger is not a webhook")
+		}
+		return "trigger.with.respond.url", nil
 	case "trigger":
 		t, _ := doc["trigger"].(map[string]any)
 		if t == nil || t["type"] != triggerType {

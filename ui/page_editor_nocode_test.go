@@ -3,6 +3,7 @@ package ui_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,42 @@ func TestScheduleTestFlow(t *testing.T) {
 	at, err := time.Parse(time.RFC3339, fmt.Sprint(body["scheduled_at"]))
 	if err != nil || at.Before(before.Truncate(time.Second)) || at.After(time.Now().Add(time.Second)) {
 		t.Errorf("scheduled_at = %v (%v)", body["scheduled_at"], err)
+	}
+}
+
+// TestHTMLFormPreset: the preset redirects, the snippet posts UTF-8 to the
+// flow URL, and a form post without a declared charset arrives as UTF-8.
+func TestHTMLFormPreset(t *testing.T) {
+	e := newUIEnv(t)
+	csrf := e.setup()
+	e.flow(`{"id":"contact","name":"Contact","trigger":{"type":"webhook"},"steps":[{"id":"say","type":"log","with":{"message":"from {{ trigger.body.name }}"}}]}`)
+	p := e.get("/flows/contact")
+	p = e.edit(p, csrf, "formpreset", nil)
+	snippet := text(mustTestID(t, p, "form-snippet"))
+	for _, want := range []string{`action="` + e.base + `/hooks/contact"`, `accept-charset="utf-8"`, `method="post"`} {
+		if !strings.Contains(snippet, want) {
+			t.Errorf("snippet lacks %s: %s", want, snippet)
+		}
+	}
+	p = e.edit(p, csrf, "save", map[string]string{"f:text:trigger.with.respond.url": "https://example.com/thanks"})
+	mustTestID(t, p, "saved")
+
+	req, _ := http.NewRequest(http.MethodPost, e.base+"/hooks/contact", strings.NewReader("name=Zo%C3%AB&email=zoe%40example.com"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // no charset, as a page without one sends
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "https://example.com/thanks" {
+		t.Fatalf("form post: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	runs, _, err := e.store.ListRuns(context.Background(), engineQuery("contact"))
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("runs: %v %d", err, len(runs))
+	}
+	body, _ := runs[0].Trigger.Body.(map[string]any)
+	if body["name"] != "Zoë" {
+		t.Errorf("name = %q, want Zoë", body["name"])
 	}
 }

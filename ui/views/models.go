@@ -149,6 +149,10 @@ type TriggerView struct {
 	// Notes say what the trigger did or will do: a schedule's next fire
 	// times, the last poll or reconcile cycle.
 	Notes []TriggerNote
+	// CanForm offers the "HTML form" preset; FormSnippet is the form to
+	// paste into a page once the trigger redirects.
+	CanForm     bool
+	FormSnippet string
 }
 
 // TriggerNote is one line of a trigger card's status.

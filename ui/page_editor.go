@@ -294,6 +294,7 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 		}
 	}
 	p.Warnings = s.warnings(doc, p.SecretNames, b.labels, b.anchors)
+	p.Map = flowMap(p.Trigger, p.Steps)
 	if tt == "schedule" {
 		with, _ := getAt(doc, "trigger.with")
 		wm, _ := with.(map[string]any)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/net/html"
 )
 
 // TestUndoStepRemoval: removing a step offers Undo, which puts it back in
@@ -134,4 +136,47 @@ func TestHTMLFormPreset(t *testing.T) {
 	if body["name"] != "Zoë" {
 		t.Errorf("name = %q, want Zoë", body["name"])
 	}
+}
+
+// TestFlowMap: the map lists the trigger, every step (nested ones too) with
+// a link to its card, and colours the last run's failed step.
+func TestFlowMap(t *testing.T) {
+	e := newUIEnv(t)
+	e.setup()
+	e.flow(`{"id":"m","name":"M","trigger":{"type":"webhook"},"steps":[
+		{"id":"pick","type":"branch","cases":[{"name":"big","when":"trigger.body.n > 1","steps":[{"id":"loud","type":"log","with":{"message":"big"}}]}],
+		 "default":[{"id":"quiet","type":"log","with":{"message":"small"}}]},
+		{"id":"boom","type":"fail","with":{"message":"stop"}}]}`)
+	runID, err := e.eng.RunManual(context.Background(), "m", map[string]any{"n": 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitRun(runID)
+	p := e.get("/flows/m")
+	m := mustTestID(t, p, "flow-map")
+	for id, card := range map[string]string{"pick": "#card-steps-0", "loud": "#card-steps-0-cases-0-steps-0", "quiet": "#card-steps-0-default-0", "boom": "#card-steps-1"} {
+		n := byTestID(m, "map-node-"+id)
+		if n == nil {
+			t.Errorf("no map node for %s", id)
+			continue
+		}
+		if got := attr(n, "href"); got != card {
+			t.Errorf("%s links to %q, want %q", id, got, card)
+		}
+		if byID(p.doc, strings.TrimPrefix(card, "#")) == nil {
+			t.Errorf("%s: no card with id %s", id, card)
+		}
+	}
+	rect := findAll(byTestID(m, "map-node-boom"), func(n *html.Node) bool { return n.Data == "rect" })
+	if len(rect) != 1 || !strings.Contains(attr(rect[0], "class"), "status-failed") {
+		t.Errorf("the failed step is not coloured")
+	}
+}
+
+func byID(doc *html.Node, id string) *html.Node {
+	all := findAll(doc, func(n *html.Node) bool { return attr(n, "id") == id })
+	if len(all) == 0 {
+		return nil
+	}
+	return all[0]
 }

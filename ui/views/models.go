@@ -121,9 +121,29 @@ type EditorPage struct {
 	Undo, UndoText string
 	// Warnings are what will fail although the flow saves.
 	Warnings []WarningView
+	// Map is the flow drawn as a graph.
+	Map FlowMap
 	// ScheduleTZ is the schedule trigger's time zone ("" when the trigger
 	// is not a schedule), compared with the browser's.
 	ScheduleTZ string
+}
+
+// FlowMap is the overview of a flow drawn beside the editor.
+type FlowMap struct {
+	Width, Height int
+	Nodes         []MapNode
+	// Edges are SVG path data.
+	Edges []string
+}
+
+// MapNode is one box of the flow map, linking to its card.
+type MapNode struct {
+	X, Y, W, H int
+	Label      string
+	Title      string
+	Href       string
+	// Kind is trigger, case or the step's group; Status the last run's.
+	Kind, Status string
 }
 
 // WarningView is one warning with the anchor of what it concerns.

@@ -36,7 +36,7 @@ func TestTestStep(t *testing.T) {
 		{"first", engine.StepTest{Input: map[string]any{"out": "n=5"}, Output: map[string]any{"out": "n=5", "attempt": 1}}, nil},
 		{"inner", engine.StepTest{Input: map[string]any{"out": "pinned"}, Output: map[string]any{"out": "pinned", "attempt": 1}}, nil},
 		{"maybe", engine.StepTest{Skipped: true}, nil},
-		{"broken", engine.StepTest{Input: map[string]any{"fail": 1, "out": "y"}, Error: "probe failure 1"}, nil},
+		{"broken", engine.StepTest{Input: map[string]any{"fail": int64(1), "out": "y"}, Error: "probe failure 1"}, nil},
 		{"later", engine.StepTest{}, engine.ErrNotTestable},
 		{"nope", engine.StepTest{}, engine.ErrNotFound},
 	} {

@@ -62,11 +62,7 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 			doc = jd
 		}
 	} else {
-		args := postArgs(c)
-		ps = overlay(doc, args)
-		conds := readConds(args)
-		ps = append(ps, applyConds(doc, conds, explicitExprs(args))...)
-		c.Locals(condsKey{}, conds)
+		ps = overlayPost(c, doc)
 	}
 	doc["id"] = id
 	if strings.HasPrefix(op, "cond|") {
@@ -210,7 +206,7 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 		}
 	}
 	specs := reg.StepSpecs()
-	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs), types: map[string]string{}}
+	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs), types: map[string]string{}, flowID: stored.ID}
 	b.conds, _ = c.Locals(condsKey{}).(map[string]*condState)
 	pe := s.previewEnv(ctx, stored.ID, stored.Name)
 	b.preview = func(text string) *views.PreviewView { return pe.preview(ctx, text) }
@@ -304,6 +300,17 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 		}
 	}
 	return p, nil
+}
+
+// overlayPost writes the posted inputs and condition builders onto the
+// draft, keeping the builders' state for the re-render.
+func overlayPost(c *fiber.Ctx, doc map[string]any) engine.Problems {
+	args := postArgs(c)
+	ps := overlay(doc, args)
+	conds := readConds(args)
+	ps = append(ps, applyConds(doc, conds, explicitExprs(args))...)
+	c.Locals(condsKey{}, conds)
+	return ps
 }
 
 // postArgs returns the posted form fields in order.

@@ -471,6 +471,7 @@ type formBuilder struct {
 	// where is the card being built ("Step 2 · Email").
 	labels map[string]string
 	where  string
+	flowID string
 }
 
 // label records the words for a path.
@@ -786,6 +787,10 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 	}
 	sv.Problems = b.probs(path)
 	sv.HasProblems = b.hasProblemsUnder(path)
+	sv.Testable, sv.FlowID = b.canEdit && testable(typ, spec, known), b.flowID
+	if sv.Testable && !sideEffectFree[typ] {
+		sv.Confirm = "Testing this step calls the real service (" + firstNonEmpty(spec.Title, typ) + ") with the test event. Go ahead? (You are asked once.)"
+	}
 	return sv
 }
 

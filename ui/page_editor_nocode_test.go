@@ -2,13 +2,17 @@ package ui_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/html"
+
+	"github.com/hookflow/hookflow/engine"
 )
 
 // TestUndoStepRemoval: removing a step offers Undo, which puts it back in
@@ -179,4 +183,58 @@ func byID(doc *html.Node, id string) *html.Node {
 		return nil
 	}
 	return all[0]
+}
+
+// TestStepTestAndPin: "Test this step" runs one step of the draft with the
+// test event, shows its output, and a pinned output feeds later previews.
+func TestStepTestAndPin(t *testing.T) {
+	e := newUIEnv(t)
+	csrf := e.setup()
+	echo := echoServer(t)
+	e.flow(`{"id":"f","name":"F","trigger":{"type":"webhook"},"steps":[
+		{"id":"gate","type":"filter","when":"trigger.body.n > 1"},
+		{"id":"call","type":"http","with":{"method":"POST","url":"` + echo.URL + `/x","body":{"n":"{{ trigger.body.n }}"}}},
+		{"id":"say","type":"log","with":{"message":"got {{ steps.call.output.body.received.n }}"}}]}`)
+	if err := e.store.PutSample(context.Background(), "f", &engine.TriggerData{Type: "webhook", Method: "POST", Body: map[string]any{"n": 3.0}, ReceivedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	p := e.get("/flows/f")
+	if got := attr(byTestIDIn(mustTestID(t, p, "steptest-call"), "test-step"), "data-confirm-once"); !strings.Contains(got, "calls the real service") {
+		t.Errorf("no confirmation before calling a service: %q", got)
+	}
+	if got := attr(byTestIDIn(mustTestID(t, p, "steptest-gate"), "test-step"), "data-confirm-once"); got != "" {
+		t.Errorf("a filter asks before its test: %q", got)
+	}
+	test := func(path string) page {
+		form := formOf(t, p, "editor-form")
+		form.Set("step", path)
+		return e.postHTMX("/flows/f/steptest", csrf, form)
+	}
+	r := test("steps[0]")
+	if got := text(mustTestID(t, r, "steptest-output")); !strings.Contains(got, `"continue": true`) {
+		t.Errorf("filter test output = %s", got)
+	}
+	r = test("steps[1]")
+	out := text(mustTestID(t, r, "steptest-output"))
+	if !strings.Contains(out, `"status": 200`) || !strings.Contains(out, `"n": 3`) {
+		t.Fatalf("http test output = %s", out)
+	}
+	if runs, _, _ := e.store.ListRuns(context.Background(), engineQuery("f")); len(runs) != 0 {
+		t.Errorf("a step test recorded %d runs", len(runs))
+	}
+	// Pin it: the later step's preview now resolves.
+	pin := mustTestID(t, r, "pin-output")
+	var vals map[string]string
+	if err := json.Unmarshal([]byte(attr(pin, "hx-vals")), &vals); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{}
+	for k, v := range vals {
+		form.Set(k, v)
+	}
+	mustTestID(t, e.postHTMX("/flows/f/pin", csrf, form), "pinned")
+	p = e.get("/flows/f")
+	if got := text(mustTestID(t, p, "preview-steps[2].with.message")); !strings.Contains(got, "got 3") {
+		t.Errorf("preview with pinned data = %q", got)
+	}
 }

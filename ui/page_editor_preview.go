@@ -176,6 +176,9 @@ func (s *Server) previewEnv(ctx context.Context, flowID, flowName string) previe
 			vars[k] = toGeneric(v)
 		}
 	}
+	for id, out := range s.pins(ctx, flowID) {
+		steps[id] = map[string]any{"output": out, "status": "succeeded", "error": ""}
+	}
 	none := trig == nil
 	if trig == nil {
 		trig = &engine.TriggerData{Type: "webhook", Method: "POST", ReceivedAt: time.Now()}

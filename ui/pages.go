@@ -47,6 +47,8 @@ func (s *Server) pageRoutes(app *fiber.App) {
 	app.Get("/flows/:id/sample", auth, s.listenPoll)
 	app.Get("/flows/:id/picker", auth, s.pickerFragment)
 	app.Post("/flows/:id/preview", auth, s.previewPost)
+	app.Post("/flows/:id/steptest", auth, editor, s.stepTestPost)
+	app.Post("/flows/:id/pin", auth, editor, s.pinPost)
 	app.Get("/flows/:id/versions", auth, s.versionsPage)
 	app.Get("/flows/:id/versions/:version", auth, s.versionsPage)
 	app.Post("/flows/:id/versions/:version/restore", auth, editor, s.versionRestore)

@@ -484,6 +484,19 @@
   });
   document.addEventListener("htmx:afterSettle", function (e) { focusMarked(e.target); });
   window.hookflowMarkDirty = markDirty;
+  // Ask once per kind before a step test calls an outside service.
+  document.addEventListener("htmx:confirm", function (e) {
+    var el = e.detail.elt;
+    var msg = el && el.getAttribute && el.getAttribute("data-confirm-once");
+    if (!msg) return;
+    var key = "hookflow-confirmed:" + el.getAttribute("data-kind");
+    try { if (sessionStorage.getItem(key)) return; } catch (x) { /* no storage: ask */ }
+    e.preventDefault();
+    if (window.confirm(msg)) {
+      try { sessionStorage.setItem(key, "1"); } catch (x) { /* asked again next time */ }
+      e.detail.issueRequest(true);
+    }
+  });
   document.addEventListener("htmx:responseError", function (e) {
     var x = e.detail.xhr;
     toast((x && x.responseText) || "The request failed.");

@@ -146,6 +146,15 @@ type MapNode struct {
 	Kind, Status string
 }
 
+// StepTestView is the result of "Test this step".
+type StepTestView struct {
+	FlowID, StepID string
+	// Input and Output are pretty JSON; OutputJSON is the output to pin.
+	Input, Output, OutputJSON string
+	Error, Note               string
+	Skipped                   bool
+}
+
 // WarningView is one warning with the anchor of what it concerns.
 type WarningView struct {
 	Text, Anchor string
@@ -279,6 +288,11 @@ type StepView struct {
 	HasProblems bool
 	LastStatus  string
 	CanEdit     bool
+	// Testable offers "Test this step"; Confirm, when set, is asked once
+	// before a test calls an outside service.
+	Testable bool
+	Confirm  string
+	FlowID   string
 }
 
 // CaseView is one arm of a branch.

@@ -2,7 +2,11 @@ package ui_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -210,6 +214,123 @@ func TestNoCodeGitHubBugToDiscord(t *testing.T) {
 	)
 	msgs := messages()
 	if len(msgs) != 1 || msgs[0]["content"] != "New bug: Crash on save by ANN" {
+		t.Errorf("Discord got %v", msgs)
+	}
+	n.noSyntax()
+}
+
+// signedGitHub posts a GitHub "issues" delivery signed with the secret.
+func signedGitHub(t *testing.T, url, secret, body string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-GitHub-Event", "issues")
+	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("d-%d", time.Now().UnixNano()))
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(body))
+	req.Header.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("GitHub delivery: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestNoCodeGitHubBugToDiscordFromTemplate starts from the gallery's GitHub
+// → Discord template, turns "opened" into "labeled bug" in the builder, tests
+// the Discord step (asked once before calling it), pins its output, saves,
+// and follows a signed delivery to its run.
+func TestNoCodeGitHubBugToDiscordFromTemplate(t *testing.T) {
+	n := newNocode(t)
+	chat, messages := chatServer(t)
+	const secret = "gh-secret-for-tests"
+	ctx := context.Background()
+	if err := n.e.secrets.Set(ctx, "GITHUB_WEBHOOK_SECRET", secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.e.secrets.Set(ctx, "DISCORD_WEBHOOK_URL", chat.URL+"/api/webhooks/1/abc"); err != nil {
+		t.Fatal(err)
+	}
+	n.do("new flow from the template",
+		chromedp.Navigate(n.e.base+"/flows#new"),
+		chromedp.WaitVisible(tid("new-flow-form")),
+		n.typeIn(tid("new-flow-name"), "Bugs to Discord"),
+		chromedp.Click(tid("template-github-issue-discord.json")),
+		chromedp.Click(tid("new-flow-submit")),
+		chromedp.WaitVisible(tid("webhook-url")),
+	)
+	hookURL := n.eval("webhook URL", `document.querySelector('[data-testid="webhook-url"]').value`)
+	n.do("listen", chromedp.Click(tid("listen-button")), chromedp.WaitVisible(tid("listening")))
+	signedGitHub(t, hookURL, secret, githubLabeled)
+	n.do("sample arrives", chromedp.WaitVisible(tid("sample")))
+
+	// The template's condition opens as builder rows.
+	cond := "cond-steps[0].when"
+	row := func(r int, id string) chromedp.CSS {
+		return in(cond, fmt.Sprintf("cond-row-0-%d", r)) + " " + tid(id)
+	}
+	if got := n.eval("rows", `document.querySelector('[data-testid="cond-steps[0].when"]').getAttribute("data-mode") + ":" +
+		document.querySelectorAll('[data-testid="cond-steps[0].when"] [data-cond-row]').length`); got != "builder:2" {
+		t.Fatalf("template condition shown as %s, want builder:2", got)
+	}
+	n.eval("clear the value", `document.querySelector('[data-testid="cond-row-0-1"] [data-testid="cond-value"]').value = ""`)
+	n.do("opened → labeled",
+		n.typeIn(row(1, "cond-value"), "labeled"),
+		chromedp.Click(in(cond, "cond-add-row")),
+		chromedp.WaitVisible(in(cond, "cond-row-0-2")),
+	)
+	n.do("label name", n.pickInto(row(2, "cond-field"), "trigger.body.label.name")...)
+	n.do("bug", n.typeIn(row(2, "cond-value"), "bug"))
+	n.shot.take(n.ctx, "nocode-02-builder-from-template")
+
+	// Test the filter and the Discord step; the Discord test asks first, once.
+	n.eval("count confirms", `window.__asked = []; window.confirm = function (m) { window.__asked.push(m); return true; }; ""`)
+	n.do("test the filter",
+		chromedp.Click(in("steptest-opened", "test-step")),
+		chromedp.WaitVisible(in("steptest-opened", "steptest-output")),
+	)
+	if got := n.eval("filter output", `document.querySelector('[data-testid="steptest-opened"] [data-testid="steptest-output"]').textContent`); !strings.Contains(got, `"continue": true`) {
+		t.Errorf("filter test = %s", got)
+	}
+	n.do("test discord",
+		chromedp.Click(in("steptest-post", "test-step")),
+		chromedp.WaitVisible(in("steptest-post", "steptest-output")),
+		chromedp.Click(in("steptest-post", "test-step")),
+		chromedp.Sleep(300*time.Millisecond),
+		chromedp.WaitVisible(in("steptest-post", "pin-output")),
+		chromedp.Click(in("steptest-post", "pin-output")),
+		chromedp.WaitVisible(in("steptest-post", "pinned")),
+	)
+	if got := n.eval("asked", `String(window.__asked.length)`); got != "1" {
+		t.Errorf("asked %s times before calling Discord, want once", got)
+	}
+	if len(messages()) != 2 {
+		t.Errorf("Discord got %d test messages, want 2", len(messages()))
+	}
+	n.shot.take(n.ctx, "nocode-03-step-test")
+
+	n.do("save", chromedp.Click(tid("save")), chromedp.WaitVisible(tid("saved")))
+	f, err := n.e.store.GetFlow(ctx, "bugs-to-discord")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `trigger.headers["x-github-event"] == "issues" && trigger.body.action == "labeled" && trigger.body.label.name == "bug"`; f.Steps[0].When != want {
+		t.Errorf("saved condition = %q\nwant %q", f.Steps[0].When, want)
+	}
+	signedGitHub(t, hookURL, secret, githubLabeled)
+	signedGitHub(t, hookURL, secret, strings.Replace(githubLabeled, `"name":"bug"`, `"name":"docs"`, 1))
+	n.do("runs", chromedp.Navigate(n.e.base+"/runs?flow=bugs-to-discord"), chromedp.WaitVisible(tid("run-rows")))
+	n.poll("runs end", `document.querySelectorAll('#run-rows .badge-succeeded').length >= 1 && document.querySelectorAll('#run-rows .badge-filtered').length >= 1`)
+	n.do("open the run",
+		chromedp.Click(chromedp.CSS(`#run-rows tr:has(.badge-succeeded) [data-testid="run-link"]`)),
+		chromedp.WaitVisible(tid("run-step-post")),
+	)
+	n.shot.take(n.ctx, "nocode-04-run")
+	if msgs := messages(); len(msgs) != 3 || !strings.Contains(fmt.Sprint(msgs[2]["content"]), "Crash on save") {
 		t.Errorf("Discord got %v", msgs)
 	}
 	n.noSyntax()

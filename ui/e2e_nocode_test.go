@@ -10,12 +10,16 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/hookflow/hookflow/engine"
 )
 
 // nocode drives the editor as a person who writes no expression syntax:
@@ -334,4 +338,68 @@ func TestNoCodeGitHubBugToDiscordFromTemplate(t *testing.T) {
 		t.Errorf("Discord got %v", msgs)
 	}
 	n.noSyntax()
+}
+
+// axeSource reads axe-core (npm axe-core's axe.min.js) from HOOKFLOW_AXE_JS;
+// outside CI a missing file skips the test, in CI it fails (.ci/run installs it).
+func axeSource(t *testing.T) string {
+	path := os.Getenv("HOOKFLOW_AXE_JS")
+	if path == "" {
+		path = filepath.Join(os.TempDir(), "hookflow-axe", "node_modules", "axe-core", "axe.min.js")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("axe-core not found at %s (HOOKFLOW_AXE_JS): %v", path, err)
+		}
+		t.Skipf("axe-core not found at %s: npm install axe-core there or set HOOKFLOW_AXE_JS", path)
+	}
+	return string(b)
+}
+
+// TestAccessibility runs axe-core in Chromium on /flows, the editor (with
+// builder rows, pills and a step test), /runs and a run page: no serious or
+// critical violations.
+func TestAccessibility(t *testing.T) {
+	axe := axeSource(t)
+	n := newNocode(t)
+	ctx := context.Background()
+	e := n.e
+	f, err := engine.DecodeFlow([]byte(`{"id":"orders","name":"Orders","trigger":{"type":"webhook"},"steps":[
+		{"id":"big","type":"filter","when":"trigger.body.amount > 100 && trigger.body.email != nil"},
+		{"id":"pick","type":"branch","cases":[{"name":"vip","when":"trigger.body.vip == true","steps":[{"id":"note","type":"log","with":{"message":"vip {{ trigger.body.email }}"}}]}]},
+		{"id":"say","type":"log","if":"trigger.body.note != nil","with":{"message":"Order {{ trigger.body.id }} from {{ lower(trigger.body.email ?? \"\") }}"}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.eng.PutFlow(ctx, f); err != nil {
+		t.Fatal(err)
+	}
+	body := map[string]any{"id": "o-1", "amount": 150.0, "email": "Ann@Example.com", "vip": true}
+	if err := e.store.PutSample(ctx, "orders", &engine.TriggerData{Type: "webhook", Method: "POST", Body: body, ReceivedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	runID, err := e.eng.RunManual(ctx, "orders", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.waitRun(runID)
+	check := func(name, url string, ready chromedp.CSS, prepare ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		n.do("open "+name, append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(url), chromedp.WaitVisible(ready)}, prepare...)...)
+		n.eval("load axe", axe+`;""`)
+		res, err := chromedp.Run(n.ctx, chromedp.Evaluate[string](`axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations.filter(v => v.impact === "serious" || v.impact === "critical").map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map(x => x.target.join(" ") + " " + x.failureSummary)}))))`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("axe on %s: %v", name, err)
+		}
+		if res != "[]" {
+			t.Errorf("axe on %s: serious or critical violations:\n%s", name, res)
+		}
+	}
+	check("flows", e.base+"/flows", tid("flow-row-orders"))
+	check("editor", e.base+"/flows/orders", tid("cond-steps[0].when"),
+		chromedp.Click(in("steptest-say", "test-step")),
+		chromedp.WaitVisible(in("steptest-say", "steptest-result")))
+	check("runs", e.base+"/runs", tid("run-rows"))
+	check("run", e.base+"/runs/"+runID, tid("timeline"))
 }

@@ -101,7 +101,7 @@ func (n *nocode) pickInto(control chromedp.CSS, path string) []chromedp.Action[c
 	}
 }
 
-// chatServer stands in for Discord: it records the messages posted.
+// chatServer stands in for Discord or Slack: it records the messages posted.
 func chatServer(t *testing.T) (*httptest.Server, func() []map[string]any) {
 	var mu sync.Mutex
 	var got []map[string]any
@@ -112,6 +112,10 @@ func chatServer(t *testing.T) (*httptest.Server, func() []map[string]any) {
 		mu.Lock()
 		got = append(got, m)
 		mu.Unlock()
+		if strings.Contains(r.URL.Path, "/services/") { // Slack answers "ok"
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	t.Cleanup(srv.Close)
@@ -402,4 +406,108 @@ func TestAccessibility(t *testing.T) {
 		chromedp.WaitVisible(in("steptest-say", "steptest-result")))
 	check("runs", e.base+"/runs", tid("run-rows"))
 	check("run", e.base+"/runs/"+runID, tid("timeline"))
+}
+
+// pipedriveServer answers person searches with nothing and creates person 42.
+func pipedriveServer(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/v1/persons/search":
+			_, _ = io.WriteString(w, `{"success":true,"data":{"items":[]}}`)
+		case r.Method == http.MethodPost && r.URL.Path == "/v1/persons":
+			var in struct{ Name string }
+			_ = json.NewDecoder(r.Body).Decode(&in)
+			_ = json.NewEncoder(w).Encode(map[string]any{"success": true, "data": map[string]any{"id": 42, "name": in.Name}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// postForm posts an HTML form as a browser does (no charset declared) and
+// returns the status and where it redirects.
+func postForm(t *testing.T, url, body string) (int, string) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Post(url, "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
+}
+
+// TestNoCodeContactForm: "When the contact form is posted, add a Pipedrive
+// person, post to Slack, redirect to /thanks" — from the gallery template,
+// with the form snippet, step tests, a real form post and its run.
+func TestNoCodeContactForm(t *testing.T) {
+	n := newNocode(t)
+	chat, messages := chatServer(t)
+	crm := pipedriveServer(t)
+	ctx := context.Background()
+	if err := n.e.secrets.Set(ctx, "PIPEDRIVE_TOKEN", "pd-token"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.e.secrets.Set(ctx, "SLACK_WEBHOOK_URL", chat.URL+"/services/T1/B1/x"); err != nil {
+		t.Fatal(err)
+	}
+	n.do("new flow from the template",
+		chromedp.Navigate(n.e.base+"/flows#new"),
+		chromedp.WaitVisible(tid("new-flow-form")),
+		n.typeIn(tid("new-flow-name"), "Contact form"),
+		chromedp.Click(tid("template-form-lead.json")),
+		chromedp.Click(tid("new-flow-submit")),
+		chromedp.WaitVisible(tid("form-snippet")),
+	)
+	hookURL := n.eval("webhook URL", `document.querySelector('[data-testid="webhook-url"]').value`)
+	snippet := n.eval("snippet", `document.getElementById("form-snippet").value`)
+	if !strings.Contains(snippet, `action="`+hookURL+`"`) || !strings.Contains(snippet, `accept-charset="utf-8"`) {
+		t.Errorf("form snippet = %s", snippet)
+	}
+	if got := n.eval("condition", `document.querySelector('[data-testid="cond-steps[0].when"]').getAttribute("data-mode")`); got != "builder" {
+		t.Errorf("the template's condition is shown as %s", got)
+	}
+	// The CRM's address is a value typed into the step's advanced options.
+	n.eval("open more options", `document.querySelector('[data-testid="field-steps[1].with.base_url"]').closest("details").open = true; ""`)
+	n.do("CRM address", n.typeIn(tid("input-steps[1].with.base_url"), crm.URL))
+	n.do("listen", chromedp.Click(tid("listen-button")), chromedp.WaitVisible(tid("listening")))
+	postForm(t, hookURL, "name=Zo%C3%AB&email=zoe%40example.com")
+	n.do("sample arrives", chromedp.WaitVisible(tid("sample")))
+	n.eval("accept confirms", `window.confirm = function () { return true; }; ""`)
+	n.do("test the Pipedrive step",
+		chromedp.Click(in("steptest-person", "test-step")),
+		chromedp.WaitVisible(in("steptest-person", "steptest-output")),
+		chromedp.Click(in("steptest-person", "pin-output")),
+		chromedp.WaitVisible(in("steptest-person", "pinned")),
+	)
+	if got := n.eval("crm output", `document.querySelector('[data-testid="steptest-person"] [data-testid="steptest-output"]').textContent`); !strings.Contains(got, `"created": true`) {
+		t.Errorf("Pipedrive test output = %s", got)
+	}
+	n.do("test the Slack step",
+		chromedp.Click(in("steptest-tell_sales", "test-step")),
+		chromedp.WaitVisible(in("steptest-tell_sales", "steptest-output")),
+	)
+	if msgs := messages(); len(msgs) != 1 || msgs[0]["text"] != "New lead: Zoë <zoe@example.com> (new in Pipedrive)" {
+		t.Errorf("Slack test message = %v", msgs)
+	}
+	n.shot.take(n.ctx, "nocode-05-contact-form")
+	n.do("save", chromedp.Click(tid("save")), chromedp.WaitVisible(tid("saved")))
+
+	code, loc := postForm(t, hookURL, "name=Zo%C3%AB&email=zoe%40example.com")
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "https://example.com/thanks?name=Zo%C3%AB") {
+		t.Errorf("form post: %d %s", code, loc)
+	}
+	n.do("runs", chromedp.Navigate(n.e.base+"/runs?flow=contact-form"), chromedp.WaitVisible(tid("run-rows")))
+	n.poll("run ends", `document.querySelectorAll('#run-rows .badge-succeeded').length >= 1`)
+	n.do("open the run",
+		chromedp.Click(chromedp.CSS(`#run-rows tr:has(.badge-succeeded) [data-testid="run-link"]`)),
+		chromedp.WaitVisible(tid("run-step-tell_sales")),
+	)
+	if msgs := messages(); len(msgs) != 2 || msgs[1]["text"] != "New lead: Zoë <zoe@example.com> (new in Pipedrive)" {
+		t.Errorf("Slack got %v", msgs)
+	}
+	n.noSyntax()
 }

@@ -70,6 +70,30 @@ func (n *nocode) eval(what, js string) string {
 	return v
 }
 
+// part writes screenshots of one element at the given widths (for the guide).
+func (n *nocode) part(sel chromedp.CSS, name string, widths ...int64) {
+	n.t.Helper()
+	for _, w := range widths {
+		opts := []chromedp.EmulateViewportOption{}
+		if w < 600 {
+			opts = append(opts, chromedp.EmulateMobile)
+		}
+		if err := chromedp.Do(n.ctx, chromedp.EmulateViewport(w, 900, opts...), chromedp.Sleep(150*time.Millisecond)); err != nil {
+			n.t.Fatal(err)
+		}
+		buf, err := chromedp.Run(n.ctx, chromedp.Screenshot(sel))
+		if err != nil {
+			n.t.Fatalf("screenshot %s: %v", name, err)
+		}
+		if err := os.WriteFile(filepath.Join(n.shot.dir, fmt.Sprintf("%s-%d.png", name, w)), buf, 0o644); err != nil {
+			n.t.Fatal(err)
+		}
+	}
+	if err := chromedp.Do(n.ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+		n.t.Fatal(err)
+	}
+}
+
 // poll waits until the JavaScript expression is true.
 func (n *nocode) poll(what, js string) {
 	n.t.Helper()
@@ -184,6 +208,15 @@ func TestNoCodeGitHubBugToDiscord(t *testing.T) {
 		t.Errorf("pills = %q", pills)
 	}
 	n.shot.take(n.ctx, "nocode-01-builder-and-pills")
+	n.part(tid(cond), "part-builder", 1280, 390)
+	n.part(tid("field-steps[1].with.text"), "part-pills-preview", 1280, 390)
+
+	n.do("pill menu for the picture",
+		chromedp.Click(tid("input-steps[1].with.text")+` .pill:last-of-type`),
+		chromedp.WaitVisible(tid("pill-menu")),
+	)
+	n.part(tid("field-steps[1].with.text"), "part-pill-menu", 1280)
+	n.eval("close the menu", `document.getElementById("pill-menu").hidden = true; ""`)
 
 	// Upper-case the author from the pill's menu.
 	n.do("pill menu",
@@ -320,6 +353,8 @@ func TestNoCodeGitHubBugToDiscordFromTemplate(t *testing.T) {
 		t.Errorf("Discord got %d test messages, want 2", len(messages()))
 	}
 	n.shot.take(n.ctx, "nocode-03-step-test")
+	n.part(tid("steptest-post"), "part-step-test", 1280, 390)
+	n.part(tid("flow-map"), "part-flow-map", 1280)
 
 	n.do("save", chromedp.Click(tid("save")), chromedp.WaitVisible(tid("saved")))
 	f, err := n.e.store.GetFlow(ctx, "bugs-to-discord")
@@ -494,7 +529,15 @@ func TestNoCodeContactForm(t *testing.T) {
 		t.Errorf("Slack test message = %v", msgs)
 	}
 	n.shot.take(n.ctx, "nocode-05-contact-form")
-	n.do("save", chromedp.Click(tid("save")), chromedp.WaitVisible(tid("saved")))
+	// Unsaved changes: an in-app link asks first (declined: we stay).
+	n.eval("decline leaving", `window.__left = []; window.confirm = function (m) { window.__left.push(m); return false; }; ""`)
+	n.do("try to leave", chromedp.Click(tid("flow-runs")), chromedp.Sleep(300*time.Millisecond))
+	if loc := n.eval("still here", `location.pathname + " " + window.__left.length`); loc != "/flows/contact-form 1" {
+		t.Errorf("after declining to leave: %s", loc)
+	}
+	// Ctrl-S saves.
+	n.eval("ctrl-s", `document.dispatchEvent(new KeyboardEvent("keydown", {key: "s", ctrlKey: true, bubbles: true})); ""`)
+	n.do("saved", chromedp.WaitVisible(tid("saved")), chromedp.WaitVisible(tid("toast")))
 
 	code, loc := postForm(t, hookURL, "name=Zo%C3%AB&email=zoe%40example.com")
 	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "https://example.com/thanks?name=Zo%C3%AB") {

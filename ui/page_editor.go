@@ -209,7 +209,17 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs), types: map[string]string{}, flowID: stored.ID}
 	b.conds, _ = c.Locals(condsKey{}).(map[string]*condState)
 	pe := s.previewEnv(ctx, stored.ID, stored.Name)
-	b.preview = func(text string) *views.PreviewView { return pe.preview(ctx, text) }
+	seen := map[string]*views.PreviewView{} // the form is built twice; fields repeat
+	b.preview = func(text string) *views.PreviewView {
+		if pv, ok := seen[text]; ok {
+			cp := *pv
+			return &cp
+		}
+		pv := pe.preview(ctx, text)
+		seen[text] = pv
+		cp := *pv
+		return &cp
+	}
 	p.PillMenu = pillMenu()
 	for _, g := range s.pickGroups(ctx, stored.ID) {
 		for _, it := range g.Items {

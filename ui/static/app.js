@@ -474,7 +474,8 @@
   }
   document.addEventListener("DOMContentLoaded", function () { focusMarked(document); syncDirty(); tzWarn(document); });
   document.addEventListener("htmx:afterSettle", function (e) {
-    syncDirty();
+    var ed = document.getElementById("editor");
+    if (ed && (e.target === ed || e.target.contains(ed))) syncDirty(); // the editor itself was redrawn
     tzWarn(e.target);
     var t = e.target.querySelector && e.target.querySelector("[data-toast]");
     if (t) {

@@ -37,58 +37,6 @@ var pillTransforms = []pillTransform{
 	{ID: "first", Label: "first item", Tpl: `first(%s ?? [])`},
 }
 
-// tplSeg is a piece of a template: text, or a placeholder with its raw text.
-type tplSeg struct {
-	text, expr, raw string
-}
-
-// splitTemplate cuts a template into text and placeholders as the engine
-// does; ok is false for text the engine would refuse (an unclosed {{).
-func splitTemplate(s string) ([]tplSeg, bool) {
-	var out []tplSeg
-	rest := s
-	for {
-		i := strings.Index(rest, "{{")
-		if i < 0 {
-			if rest != "" {
-				out = append(out, tplSeg{text: rest})
-			}
-			return out, true
-		}
-		if i > 0 {
-			out = append(out, tplSeg{text: rest[:i]})
-		}
-		end := closingBraces(rest[i+2:])
-		if end < 0 {
-			return nil, false
-		}
-		raw := rest[i : i+2+end+2]
-		out = append(out, tplSeg{expr: strings.TrimSpace(rest[i+2 : i+2+end]), raw: raw})
-		rest = rest[i+2+end+2:]
-	}
-}
-
-// closingBraces finds "}}" outside string literals (as engine's CompileString); -1 when none.
-func closingBraces(s string) int {
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'' || c == '`':
-			quote = c
-		case c == '}' && i+1 < len(s) && s[i+1] == '}':
-			return i
-		}
-	}
-	return -1
-}
-
 // pillLabel names a placeholder in words: a field path, with the transforms
 // of the pill menu applied to it ("email · lower case"), else the expression.
 func pillLabel(expr string) string {
@@ -242,14 +190,14 @@ var previewLimits = engine.Limits{Time: 20 * time.Millisecond, Memory: 256 << 10
 // preview evaluates one template field's text.
 func (pe previewEnv) preview(ctx context.Context, text string) *views.PreviewView {
 	pv := &views.PreviewView{}
-	segs, ok := splitTemplate(text)
+	segs, ok := engine.SplitTemplate(text)
 	if !ok {
 		pv.Error = "A {{ is not closed with }}."
 		return pv
 	}
 	exprs := 0
 	for _, sg := range segs {
-		if sg.raw != "" {
+		if sg.Raw != "" {
 			exprs++
 		}
 	}
@@ -280,15 +228,15 @@ func (pe previewEnv) preview(ctx context.Context, text string) *views.PreviewVie
 	}
 	var missing []string
 	for _, sg := range segs {
-		if sg.raw == "" {
+		if sg.Raw == "" {
 			continue
 		}
-		e, err := engine.CompileExpr(sg.expr, engine.StepScope)
+		e, err := engine.CompileExpr(sg.Expr, engine.StepScope)
 		if err != nil {
 			continue
 		}
 		if x, err := e.Run(ev, pe.env); err == nil && x == nil {
-			missing = append(missing, pillLabel(sg.expr))
+			missing = append(missing, pillLabel(sg.Expr))
 		}
 	}
 	out := engine.Stringify(v)
@@ -318,17 +266,17 @@ func (s *Server) previewPost(c *fiber.Ctx) error {
 
 // pillSegs turns a template into the pill input's pieces.
 func pillSegs(text string) ([]views.SegView, bool) {
-	segs, ok := splitTemplate(text)
+	segs, ok := engine.SplitTemplate(text)
 	if !ok {
 		return nil, false
 	}
 	out := make([]views.SegView, 0, len(segs))
 	for _, sg := range segs {
-		if sg.raw == "" {
-			out = append(out, views.SegView{Text: sg.text})
+		if sg.Raw == "" {
+			out = append(out, views.SegView{Text: sg.Text})
 			continue
 		}
-		out = append(out, views.SegView{Expr: sg.expr, Raw: sg.raw, Label: pillLabel(sg.expr)})
+		out = append(out, views.SegView{Expr: sg.Expr, Raw: sg.Raw, Label: pillLabel(sg.Expr)})
 	}
 	return out, true
 }

@@ -309,24 +309,10 @@ func buildRow(r Row) (string, error) {
 		left = "parse_time(" + f + ")"
 	}
 	switch op.ID {
-	case Is:
-		return left + " == " + v, nil
-	case IsNot:
-		return left + " != " + v, nil
-	case Greater:
-		return left + " > " + v, nil
-	case AtLeast:
-		return left + " >= " + v, nil
-	case Less:
-		return left + " < " + v, nil
-	case AtMost:
-		return left + " <= " + v, nil
-	case StartsWith:
-		return f + " startsWith " + v, nil
-	case EndsWith:
-		return f + " endsWith " + v, nil
-	case Matches:
-		return f + " matches " + v, nil
+	case Is, IsNot, Greater, AtLeast, Less, AtMost:
+		return left + " " + syntax[op.ID] + " " + v, nil
+	case StartsWith, EndsWith, Matches:
+		return f + " " + syntax[op.ID] + " " + v, nil
 	case Contains, NotContains:
 		not := map[bool]string{true: "", false: "not "}[op.ID == Contains]
 		if typ == List {
@@ -336,6 +322,10 @@ func buildRow(r Row) (string, error) {
 	}
 	return "", fmt.Errorf("%s: unknown operator %q", f, op.ID)
 }
+
+// syntax is the expr operator each comparison writes.
+var syntax = map[string]string{Is: "==", IsNot: "!=", Greater: ">", AtLeast: ">=", Less: "<", AtMost: "<=",
+	StartsWith: "startsWith", EndsWith: "endsWith", Matches: "matches"}
 
 // defaultType is the type of a row whose type is unset.
 func defaultType(o *Op) string {
@@ -790,7 +780,7 @@ func lenOf(n ast.Node) (string, bool) {
 }
 
 func ordering(b *ast.BinaryNode) (Row, bool) {
-	op := map[string]string{">": Greater, ">=": AtLeast, "<": Less, "<=": AtMost}[b.Operator]
+	op := map[string]string{">": Greater, ">=": AtLeast, "<": Less, "<=": AtMost}[b.Operator] // syntax, read back
 	if f, ok := lenOf(b.Left); ok && b.Operator == ">" {
 		if z, ok := b.Right.(*ast.IntegerNode); ok && z.Value == 0 {
 			return Row{Field: f, Op: NotEmpty, Type: List}, true

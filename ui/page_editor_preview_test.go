@@ -65,7 +65,7 @@ func TestPillTransforms(t *testing.T) {
 		t.Errorf("stacked label = %q", got)
 	}
 	for expr, want := range map[string]string{
-		"secrets.API_KEY":                  "secret API_KEY",
+		"secrets.API_KEY":                   "secret API_KEY",
 		`trigger.headers["x-github-event"]`: "headers › x-github-event",
 		"steps.crm.output.id":               "crm › id",
 		"trigger.body.a + 1":                "trigger.body.a + 1",
@@ -83,7 +83,7 @@ func TestPreview(t *testing.T) {
 		"run": map[string]any{"id": "r"}, "flow": map[string]any{"id": "f"}, "item": nil, "index": nil}}
 	for _, tc := range []struct {
 		name, text, value, err string
-		empty, none           bool
+		empty, none            bool
 	}{
 		{name: "field", text: "{{ trigger.body.email }}", value: "ann@example.com"},
 		{name: "mixed", text: "n = {{ trigger.body.n * 2 }}", value: "n = 6"},

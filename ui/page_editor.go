@@ -444,6 +444,18 @@ func (s *Server) pickGroups(ctx context.Context, id string) []views.PickGroup {
 				{Expr: "trigger.body.scheduled_at", Example: "the time it fired", Type: "date"}}})
 		}
 	}
+	if pins := s.pins(ctx, id); len(pins) > 0 {
+		ids := make([]string, 0, len(pins))
+		for sid := range pins {
+			ids = append(ids, sid)
+		}
+		sort.Strings(ids)
+		var items []views.PickItem
+		for _, sid := range ids {
+			items = append(items, flatten("steps."+sid+".output", pins[sid], 5, 80)...)
+		}
+		groups = append(groups, views.PickGroup{Title: "Pinned step data", Items: items})
+	}
 	groups = append(groups, views.PickGroup{Title: "Run and flow", Items: []views.PickItem{
 		{Expr: "run.id", Type: "text"}, {Expr: "flow.id", Type: "text"}, {Expr: "flow.name", Type: "text"}, {Expr: "now()", Type: "date"}}})
 	return groups

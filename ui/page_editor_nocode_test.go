@@ -238,3 +238,46 @@ func TestStepTestAndPin(t *testing.T) {
 		t.Errorf("preview with pinned data = %q", got)
 	}
 }
+
+// TestStripeOver100WithoutSyntax: the Stripe template's conditions open as
+// rows; "amount greater than 10000" (cents: over $100) is chosen and typed,
+// and saved as a number comparison.
+func TestStripeOver100WithoutSyntax(t *testing.T) {
+	e := newUIEnv(t)
+	csrf := e.setup()
+	p := e.post("/flows/new", url.Values{"_csrf": {csrf}, "name": {"Big payments"}, "template": {"stripe-payment-receipt.json"}})
+	p = e.get("/flows/big-payments")
+	cond := mustTestID(t, p, "cond-steps[1].when")
+	if attr(cond, "data-mode") != "builder" {
+		t.Fatalf("the template's amount condition is %s", attr(cond, "data-mode"))
+	}
+	set := rowInputs("steps[1].when", 0, 0, "trigger.body.data.object.amount", "number", "gt", "10000")
+	p = e.edit(p, csrf, "save", set)
+	mustTestID(t, p, "saved")
+	f, err := e.store.GetFlow(context.Background(), "big-payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Steps[1].When != "trigger.body.data.object.amount > 10000" {
+		t.Errorf("saved = %q", f.Steps[1].When)
+	}
+	// The only text typed is the value; the field was picked and the comparison chosen.
+	if typed := set["c:steps[1].when|0|0|value"]; typed != "10000" {
+		t.Errorf("typed %q", typed)
+	}
+}
+
+// TestPinnedFieldsOffered: pinned step data is offered by the field picker.
+func TestPinnedFieldsOffered(t *testing.T) {
+	e := newUIEnv(t)
+	e.setup()
+	e.flow(`{"id":"f","name":"F","trigger":{"type":"webhook"},"steps":[{"id":"crm","type":"log","with":{"message":"x"}}]}`)
+	if err := e.store.KVSet(context.Background(), "pin:f:crm", map[string]any{"id": 42.0}, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	p := e.htmx("/flows/f/picker")
+	item := mustTestID(t, p, "pick-item-steps.crm.output.id")
+	if attr(item, "data-type") != "number" {
+		t.Errorf("pinned id type = %q", attr(item, "data-type"))
+	}
+}

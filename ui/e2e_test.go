@@ -197,20 +197,20 @@ func TestBrowserBuildTestAndWatchAFlow(t *testing.T) {
 	postHook(t, hookURL, `{"id":"o-1","amount":42,"email":"ada@example.com"}`)
 	run("sample arrives", chromedp.WaitVisible(tid("sample")))
 
-	// Filter: pick the amount from the test event, then type the comparison.
+	// Filter: pick the amount from the test event, choose "at least", type 10.
 	run("add filter",
 		chromedp.Click(tid("palette-steps")+" > summary"),
 		chromedp.SendKeys(in("palette-steps", "palette-search"), "filt"),
 		chromedp.Click(in("palette-steps", "add-filter")),
 		chromedp.WaitVisible(tid("step-filter")),
-		chromedp.Click(tid("pick-steps[0].when")),
+		chromedp.Click(in("cond-steps[0].when", "cond-field")),
 		chromedp.WaitVisible(tid("pick-item-trigger.body.amount")),
 		chromedp.Click(tid("pick-item-trigger.body.amount")),
-		chromedp.SendKeys(tid("input-steps[0].when"), " >= 10"),
+		chromedp.SetValue(in("cond-steps[0].when", "cond-op"), "gte"),
+		chromedp.SendKeys(in("cond-steps[0].when", "cond-value"), "10"),
 	)
-	when := value("read condition", chromedp.Value(tid("input-steps[0].when")))
-	if when != "trigger.body.amount >= 10" {
-		t.Errorf("condition = %q", when)
+	if typ := value("read type", chromedp.Value(in("cond-steps[0].when", "cond-type"))); typ != "number" {
+		t.Errorf("the amount compares as %q, want number", typ)
 	}
 
 	// HTTP step; saving without its URL shows the problem beside the field.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"regexp"
 	"sort"
 	"strconv"
@@ -61,18 +62,41 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 			doc = jd
 		}
 	} else {
-		ps = overlay(doc, postArgs(c))
+		ps = overlayPost(c, doc)
 	}
 	doc["id"] = id
+	if strings.HasPrefix(op, "cond|") {
+		conds, _ := c.Locals(condsKey{}).(map[string]*condState)
+		if conds == nil {
+			conds = map[string]*condState{}
+			c.Locals(condsKey{}, conds)
+		}
+		if err := condOp(doc, conds, op); err != nil {
+			ps.Add("", "%v", err)
+		}
+		return s.renderEditor(c, stored, doc, ps, "", nil)
+	}
 	if len(ps) > 0 {
+		return s.renderEditor(c, stored, doc, ps, "", nil)
+	}
+	if op == "undo" {
+		if err := undoRemove(doc, c.FormValue("undo")); err != nil {
+			ps.Add("", "%v", err)
+		}
 		return s.renderEditor(c, stored, doc, ps, "", nil)
 	}
 	switch op {
 	case "save", "savejson", "test":
 	default:
+		if removed, ok := removal(doc, op); ok {
+			c.Locals(undoKey{}, removed)
+		}
 		focus, err := applyOp(doc, op, c.FormValue("trigger_type"), s.stepSpecs())
 		if err != nil {
 			ps.Add("", "%v", err)
+		}
+		if verb, _, _ := strings.Cut(op, "|"); verb == "up" || verb == "down" || verb == "remove" || verb == "removecase" {
+			c.Locals(condsKey{}, nil) // paths moved: read the conditions from the draft
 		}
 		return s.renderEditor(c, stored, doc, ps, focus, nil)
 	}
@@ -87,9 +111,15 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 		if !isHTMX(c) {
 			return redirectFlash(c, "/flows/"+id, "ok", fmt.Sprintf("Saved version %d.", stored.Version))
 		}
+		c.Locals(toastKey{}, fmt.Sprintf("Saved version %d.", stored.Version))
 		return s.renderEditor(c, stored, doc, nil, "", nil)
 	}
-	runID, err := s.eng.RunManual(ctx, id, nil)
+	var body any
+	if stored.Trigger.Type == "schedule" {
+		// A schedule's runs carry {"scheduled_at"}: test with one for now.
+		body = map[string]any{"scheduled_at": time.Now().UTC().Format(time.RFC3339)}
+	}
+	runID, err := s.eng.RunManual(ctx, id, body)
 	if err != nil {
 		return s.renderEditor(c, stored, doc, problemsOf(err), "", nil)
 	}
@@ -100,6 +130,22 @@ func (s *Server) editorPost(c *fiber.Ctx) error {
 	c.Set("HX-Reswap", "outerHTML show:#test-result:top")
 	return s.renderEditor(c, stored, doc, nil, "", run)
 }
+
+// formSnippet is a copy-paste HTML form that posts to the flow.
+func formSnippet(action string) string {
+	return `<form method="post" action="` + html.EscapeString(action) + `" accept-charset="utf-8">
+  <label>Name <input name="name" required></label>
+  <label>Email <input name="email" type="email" required></label>
+  <label>Message <textarea name="message"></textarea></label>
+  <button type="submit">Send</button>
+</form>`
+}
+
+// toastKey holds a success message for the editor to show once.
+type toastKey struct{}
+
+// condsKey holds the posted condition builders in a request's locals.
+type condsKey struct{}
 
 // saveDoc validates the draft and stores it as the flow's next version.
 func (s *Server) saveDoc(c *fiber.Ctx, doc map[string]any) (*engine.Flow, error) {
@@ -123,7 +169,9 @@ func (s *Server) renderEditor(c *fiber.Ctx, stored *engine.Flow, doc map[string]
 		rv := s.runView(test, map[string]string{stored.ID: stored.Name}, true)
 		p.TestRun = &rv
 		p.TestNote = "No test event yet, so the run started with an empty body. Listen for a test event on the trigger card first."
-		if test.Trigger.Type != "manual" || test.Trigger.Body != nil {
+		if stored.Trigger.Type == "schedule" {
+			p.TestNote = "Running as if the schedule fired now (trigger.body.scheduled_at)."
+		} else if test.Trigger.Type != "manual" || test.Trigger.Body != nil {
 			p.TestNote = "Running with the test event received " + stamp(test.Trigger.ReceivedAt) + "."
 		}
 	}
@@ -158,8 +206,29 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 		}
 	}
 	specs := reg.StepSpecs()
-	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs),
+	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs), types: map[string]string{}, flowID: stored.ID,
 		callable: s.callableFlows(stored.ID)}
+	b.conds, _ = c.Locals(condsKey{}).(map[string]*condState)
+	pe := s.previewEnv(ctx, stored.ID, stored.Name)
+	seen := map[string]*views.PreviewView{} // the form is built twice; fields repeat
+	b.preview = func(text string) *views.PreviewView {
+		if pv, ok := seen[text]; ok {
+			cp := *pv
+			return &cp
+		}
+		pv := pe.preview(ctx, text)
+		seen[text] = pv
+		cp := *pv
+		return &cp
+	}
+	p.PillMenu = pillMenu()
+	for _, g := range s.pickGroups(ctx, stored.ID) {
+		for _, it := range g.Items {
+			if it.Type != "" {
+				b.types[it.Expr] = it.Type
+			}
+		}
+	}
 
 	trigType, _ := getAt(doc, "trigger.type")
 	tt, _ := trigType.(string)
@@ -184,6 +253,8 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 
 		tv := views.TriggerView{Path: "trigger", Type: tt, Title: tt, Listen: listen}
 		b.reg("trigger", "card-trigger")
+		b.where = "Trigger"
+		b.label("trigger", b.where)
 		for _, k := range reg.Triggers() {
 			tv.Types = append(tv.Types, views.Option{Value: k.Spec.Kind, Label: k.Spec.Title, Selected: k.Spec.Kind == tt})
 		}
@@ -198,27 +269,59 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 		}
 		if tt == "webhook" {
 			tv.WebhookURL = s.webhookURL(stored.ID)
+			tv.CanForm = p.CanEdit
+			if mode, _ := getAt(doc, "trigger.with.respond.mode"); mode == "redirect" {
+				tv.FormSnippet = formSnippet(tv.WebhookURL)
+			}
 		}
 		tv.Problems = b.probs("trigger")
+		b.where = ""
 		tv.Notes = notes
 		p.Trigger = tv
 		p.Steps = b.steps(doc, "steps", "", "", 0)
 	}
 	// First pass: learn every path shown; then attach problems and build again.
-	b.anchors = map[string]string{}
+	b.anchors, b.labels = map[string]string{}, map[string]string{}
 	build()
 	p.Problems = b.assign(ps)
 	build()
 	p.Palette = b.palette
+	p.Toast, _ = c.Locals(toastKey{}).(string)
+	if u, ok := c.Locals(undoKey{}).(undoStep); ok {
+		p.Undo, p.UndoText = u.token, u.text
+	}
 	if b.focusID != "" {
 		p.Focus = b.focusID
+	} else if id, ok := b.anchors[focus]; ok && focus != "" {
+		p.Focus = id
 	}
 	if s.Secrets != nil {
 		if names, err := s.Secrets.Names(ctx); err == nil {
 			p.SecretNames = names
 		}
 	}
+	p.Warnings = s.warnings(doc, p.SecretNames, b.labels, b.anchors)
+	p.Map = flowMap(p.Trigger, p.Steps)
+	if tt == "schedule" {
+		with, _ := getAt(doc, "trigger.with")
+		wm, _ := with.(map[string]any)
+		p.ScheduleTZ, _ = wm["timezone"].(string)
+		if p.ScheduleTZ == "" {
+			p.ScheduleTZ = "UTC"
+		}
+	}
 	return p, nil
+}
+
+// overlayPost writes the posted inputs and condition builders onto the
+// draft, keeping the builders' state for the re-render.
+func overlayPost(c *fiber.Ctx, doc map[string]any) engine.Problems {
+	args := postArgs(c)
+	ps := overlay(doc, args)
+	conds := readConds(args)
+	ps = append(ps, applyConds(doc, conds, explicitExprs(args))...)
+	c.Locals(condsKey{}, conds)
+	return ps
 }
 
 // postArgs returns the posted form fields in order.
@@ -305,8 +408,12 @@ func (s *Server) listenPoll(c *fiber.Ctx) error {
 
 // pickerFragment lists the field paths seen in the test event and the last run.
 func (s *Server) pickerFragment(c *fiber.Ctx) error {
-	ctx := c.UserContext()
-	id := c.Params("id")
+	return s.render(c, fiber.StatusOK, views.Picker(s.pickGroups(c.UserContext(), c.Params("id"))))
+}
+
+// pickGroups lists the fields the picker offers: the test event (or the last
+// run's, or the verify preset's sample), earlier steps' outputs and variables.
+func (s *Server) pickGroups(ctx context.Context, id string) []views.PickGroup {
 	var groups []views.PickGroup
 	if sample, err := s.store.GetSample(ctx, id); err == nil {
 		groups = append(groups, views.PickGroup{Title: "Test event", Items: flatten("trigger", toGeneric(sample), 6, 200)})
@@ -333,11 +440,26 @@ func (s *Server) pickerFragment(c *fiber.Ctx) error {
 	if len(groups) == 0 {
 		if g, ok := s.presetSample(ctx, id); ok {
 			groups = append(groups, g)
+		} else if f, err := s.store.GetFlow(ctx, id); err == nil && f.Trigger.Type == "schedule" {
+			groups = append(groups, views.PickGroup{Title: "Schedule", Items: []views.PickItem{
+				{Expr: "trigger.body.scheduled_at", Example: "the time it fired", Type: "date"}}})
 		}
 	}
+	if pins := s.pins(ctx, id); len(pins) > 0 {
+		ids := make([]string, 0, len(pins))
+		for sid := range pins {
+			ids = append(ids, sid)
+		}
+		sort.Strings(ids)
+		var items []views.PickItem
+		for _, sid := range ids {
+			items = append(items, flatten("steps."+sid+".output", pins[sid], 5, 80)...)
+		}
+		groups = append(groups, views.PickGroup{Title: "Pinned step data", Items: items})
+	}
 	groups = append(groups, views.PickGroup{Title: "Run and flow", Items: []views.PickItem{
-		{Expr: "run.id"}, {Expr: "flow.id"}, {Expr: "flow.name"}, {Expr: "now()"}}})
-	return s.render(c, fiber.StatusOK, views.Picker(groups))
+		{Expr: "run.id", Type: "text"}, {Expr: "flow.id", Type: "text"}, {Expr: "flow.name", Type: "text"}, {Expr: "now()", Type: "date"}}})
+	return groups
 }
 
 // presetSample offers the fields of the verify preset's sample event (from
@@ -345,7 +467,11 @@ func (s *Server) pickerFragment(c *fiber.Ctx) error {
 // built from the fields the provider will send.
 func (s *Server) presetSample(ctx context.Context, id string) (views.PickGroup, bool) {
 	f, err := s.store.GetFlow(ctx, id)
-	if err != nil || f.Trigger.Type != "webhook" {
+	if err != nil {
+		return views.PickGroup{}, false
+	}
+	body := presetBody(f)
+	if body == nil {
 		return views.PickGroup{}, false
 	}
 	var with struct {
@@ -353,17 +479,8 @@ func (s *Server) presetSample(ctx context.Context, id string) (views.PickGroup, 
 			Scheme string `json:"scheme"`
 		} `json:"verify"`
 	}
-	if json.Unmarshal(f.Trigger.With, &with) != nil {
-		return views.PickGroup{}, false
-	}
-	p, ok := triggers.PresetFor(with.Verify.Scheme)
-	if !ok {
-		return views.PickGroup{}, false
-	}
-	body, err := triggers.DecodeJSON([]byte(p.Sample))
-	if err != nil {
-		return views.PickGroup{}, false
-	}
+	_ = json.Unmarshal(f.Trigger.With, &with)
+	p, _ := triggers.PresetFor(with.Verify.Scheme)
 	return views.PickGroup{Title: "Sample " + p.Name + " event (from its docs)", Items: flatten("trigger.body", body, 6, 200)}, true
 }
 
@@ -401,7 +518,7 @@ func flatten(prefix string, v any, depth, max int) []views.PickItem {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
-				if p == "trigger" && (k == "raw") {
+				if p == "trigger" && (k == "raw" || k == "file_data") { // internal: not offered
 					continue
 				}
 				next := p + "." + k
@@ -411,7 +528,7 @@ func flatten(prefix string, v any, depth, max int) []views.PickItem {
 				walk(next, x[k], d-1)
 			}
 		case []any:
-			out = append(out, views.PickItem{Expr: p, Example: fmt.Sprintf("[%d items]", len(x))})
+			out = append(out, views.PickItem{Expr: p, Example: fmt.Sprintf("[%d items]", len(x)), Type: valueType(x)})
 			if len(x) > 0 && d > 0 {
 				walk(p+"[0]", x[0], d-1)
 			}
@@ -423,7 +540,7 @@ func flatten(prefix string, v any, depth, max int) []views.PickItem {
 			if len(ex) > 40 {
 				ex = ex[:40] + "…"
 			}
-			out = append(out, views.PickItem{Expr: p, Example: ex})
+			out = append(out, views.PickItem{Expr: p, Example: ex, Type: valueType(x)})
 		}
 	}
 	walk(prefix, v, depth)

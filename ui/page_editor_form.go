@@ -371,6 +371,12 @@ func applyOp(doc map[string]any, op, triggerType string, specs map[string]engine
 			return "", fmt.Errorf("no case at %s", arg)
 		}
 		setAt(doc, list, append(a[:i:i], a[i+1:]...))
+	case "formpreset":
+		// An HTML form posts to the flow URL and the browser is sent on to a thank-you page.
+		if !setAt(doc, "trigger.with.respond.mode", "redirect") {
+			return "", fmt.Errorf("the trigger is not a webhook")
+		}
+		return "trigger.with.respond.url", nil
 	case "trigger":
 		t, _ := doc["trigger"].(map[string]any)
 		if t == nil || t["type"] != triggerType {
@@ -459,6 +465,24 @@ type formBuilder struct {
 	palette []views.PaletteGroup
 	// callable are the flows a call step may name (the flow picker).
 	callable []string
+	// conds are the condition builders as posted; types the value types of
+	// the sample's fields by path.
+	conds map[string]*condState
+	types map[string]string
+	// preview answers what a template field resolves to with the test event.
+	preview func(text string) *views.PreviewView
+	// labels names every rendered path in words ("Step 2 · Email · To");
+	// where is the card being built ("Step 2 · Email").
+	labels map[string]string
+	where  string
+	flowID string
+}
+
+// label records the words for a path.
+func (b *formBuilder) label(path, words string) {
+	if b.labels != nil {
+		b.labels[path] = words
+	}
 }
 
 func (b *formBuilder) reg(path, id string) {
@@ -485,7 +509,7 @@ func (b *formBuilder) assign(ps engine.Problems) (list []views.ProblemView) {
 			b.owners = append(b.owners, owner)
 			anchor = b.anchors[owner]
 		}
-		list = append(list, views.ProblemView{Path: p.Path, Message: p.Message, Anchor: anchor})
+		list = append(list, views.ProblemView{Path: p.Path, Message: p.Message, Anchor: anchor, Label: b.labels[owner]})
 	}
 	return list
 }
@@ -503,6 +527,11 @@ func (b *formBuilder) hasProblemsUnder(path string) bool {
 func (b *formBuilder) field(f engine.Field, path string, val any, present bool) views.FieldView {
 	id := "fld-" + views.Anchor(path)
 	b.reg(path, id)
+	if b.where != "" {
+		b.label(path, b.where+" · "+firstNonEmpty(f.Label, f.Name))
+	} else {
+		b.label(path, firstNonEmpty(f.Label, f.Name))
+	}
 	fv := views.FieldView{Path: path, ID: id, Label: f.Label, Help: f.Help, Type: string(f.Type), Required: f.Required,
 		Placeholder: f.Placeholder, Advanced: f.Advanced, Problems: b.probs(path), ReadOnly: !b.canEdit,
 		Autofocus: b.focusID == id}
@@ -519,6 +548,9 @@ func (b *formBuilder) field(f engine.Field, path string, val any, present bool) 
 	case engine.FieldObject:
 		fv.Name = "o:" + path
 		m, _ := val.(map[string]any)
+		outer := b.where
+		b.where = b.labels[path]
+		defer func() { b.where = outer }()
 		for _, c := range f.Fields {
 			cv, ok := m[c.Name]
 			fv.Children = append(fv.Children, b.field(c, path+"."+c.Name, cv, ok))
@@ -571,6 +603,16 @@ func (b *formBuilder) field(f engine.Field, path string, val any, present bool) 
 	}
 	if present {
 		fv.Value = valueText(typ, val)
+	}
+	if fv.Pick == "template" && !fv.ReadOnly {
+		if b.preview != nil {
+			fv.Preview = b.preview(fv.Value)
+		}
+		if typ == engine.FieldText || typ == engine.FieldTextarea {
+			if segs, ok := pillSegs(fv.Value); ok {
+				fv.Type, fv.Segs, fv.Multiline = "pills", segs, typ == engine.FieldTextarea
+			}
+		}
 	}
 	return fv
 }
@@ -672,6 +714,10 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 	cardID := "card-" + views.Anchor(path)
 	b.reg(path, cardID)
 	spec, known := b.specs[typ]
+	outer := b.where
+	b.where = "Step " + number + " · " + firstNonEmpty(name, spec.Title, typ)
+	b.label(path, b.where)
+	defer func() { b.where = outer }()
 	sv := views.StepView{Path: path, Number: number, ID: id, Type: typ, Name: name, Title: spec.Title, Summary: spec.Summary,
 		Group: spec.Group, CanEdit: b.canEdit, LastStatus: b.status[id]}
 	if !known {
@@ -686,6 +732,10 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 	case typ == engine.StepFilter || typ == engine.StepForeach || typ == engine.StepParallel:
 		for _, f := range spec.Fields {
 			v, ok := get(f.Name)
+			if typ == engine.StepFilter && f.Name == "when" {
+				sv.Fields = append(sv.Fields, b.condField(f, path+"."+f.Name, v, ok))
+				continue
+			}
 			sv.Fields = append(sv.Fields, mk(f, path+"."+f.Name, v, ok))
 		}
 	case typ == engine.StepBranch:
@@ -710,6 +760,10 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 	sv.NameField.Pick = ""
 	for _, f := range stepSettings {
 		v, ok := get(f.Name)
+		if f.Name == "if" {
+			sv.Settings = append(sv.Settings, b.condField(f, path+"."+f.Name, v, ok))
+			continue
+		}
 		sv.Settings = append(sv.Settings, b.field(f, path+"."+f.Name, v, ok))
 	}
 	switch typ {
@@ -718,15 +772,19 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 			cm, _ := c.(map[string]any)
 			cp := fmt.Sprintf("%s.cases[%d]", path, j)
 			b.reg(cp, "card-"+views.Anchor(cp))
+			stepWhere := b.where
+			b.where = fmt.Sprintf("%s · case %d", stepWhere, j+1)
+			b.label(cp, b.where)
 			nv, nok := cm["name"]
 			wv, wok := cm["when"]
 			name := b.field(fieldCaseName, cp+".name", nv, nok)
 			name.Pick = ""
 			sv.Cases = append(sv.Cases, views.CaseView{Path: cp, Index: j, CanEdit: b.canEdit,
 				Name:     name,
-				When:     mk(fieldCaseWhen, cp+".when", wv, wok),
+				When:     b.condField(fieldCaseWhen, cp+".when", wv, wok),
 				Steps:    b.steps(doc, cp+".steps", "", fmt.Sprintf("%s%c", number, 'a'+rune(j%26)), depth+1),
 				Problems: b.probs(cp)})
+			b.where = stepWhere
 		}
 		d := b.steps(doc, path+".default", "Otherwise (no case matched)", number+"·", depth+1)
 		sv.Default = &d
@@ -736,6 +794,10 @@ func (b *formBuilder) step(doc map[string]any, m map[string]any, path, number st
 	}
 	sv.Problems = b.probs(path)
 	sv.HasProblems = b.hasProblemsUnder(path)
+	sv.Testable, sv.FlowID = b.canEdit && testable(typ, spec, known), b.flowID
+	if sv.Testable && !sideEffectFree[typ] {
+		sv.Confirm = "Testing this step calls the real service (" + firstNonEmpty(spec.Title, typ) + ") with the test event. Go ahead? (You are asked once.)"
+	}
 	return sv
 }
 
@@ -781,4 +843,13 @@ func palette(specs []engine.Spec) []views.PaletteGroup {
 		}
 	}
 	return out
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
 }

@@ -67,7 +67,7 @@ func TestEditorBuildsAFlow(t *testing.T) {
 	if n := byTestID(p.doc, "input-steps[1].with.method"); n == nil || !hasAttr(n, "autofocus") {
 		t.Errorf("new step's first input is not focused")
 	}
-	if got := attr(mustTestID(t, p, "input-steps[0].when"), "value"); got != "trigger.body.amount > 10" {
+	if got := attr(mustTestID(t, p, "cond-steps[0].when"), "data-expr"); got != "trigger.body.amount > 10" {
 		t.Errorf("draft lost the filter condition: %q", got)
 	}
 
@@ -76,7 +76,8 @@ func TestEditorBuildsAFlow(t *testing.T) {
 	if got := text(mustTestID(t, p, "problem-steps[1].with.url")); got != "required" {
 		t.Errorf("problem beside url = %q", got)
 	}
-	if got := text(mustTestID(t, p, "problems")); !strings.Contains(got, "steps[1].with.url") {
+	// The summary names the problem in words: step, kind, field.
+	if got := text(mustTestID(t, p, "problems")); !strings.Contains(got, "Step 2 · HTTP request · URL: required") {
 		t.Errorf("summary = %q", got)
 	}
 	if !strings.Contains(attr(mustTestID(t, p, "step-http"), "class"), "has-error") {

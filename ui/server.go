@@ -52,6 +52,9 @@ type Deps struct {
 	DeliveryMaxAge time.Duration
 	// Alerts, when set, backs Settings → Alerts.
 	Alerts *alerts.Alerter
+	// NetCheck, when set, checks an address as outgoing calls do (the SSRF
+	// guard's Check): the editor warns of URLs it refuses.
+	NetCheck func(netip.Addr) error
 }
 
 // Server holds the fiber app and what its handlers share.

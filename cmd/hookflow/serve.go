@@ -80,6 +80,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go alerter.Run(ctx)
 	srv := ui.New(ui.Deps{Engine: eng, Secrets: vault, BaseURL: s.baseURL, Metrics: metrics, MaxBody: s.maxBody, Fault: fault, MetricsToken: s.metricsTok, Version: version, Logf: logger.Printf, Alerts: alerter,
 		TrustedProxies: proxies})
+	srv.NetCheck = guard.Check // the editor warns of URLs the guard refuses
 
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {

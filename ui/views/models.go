@@ -115,11 +115,58 @@ type EditorPage struct {
 	TestNote string
 	// Focus is the html id of the input to focus after a structural change.
 	Focus string
+	// Toast is a success message to show once (after a save).
+	Toast string
+	// PillMenu lists the transforms a placeholder's menu offers.
+	PillMenu []PillAction
+	// Undo carries a step just removed (posted back by "Undo"); UndoText says which.
+	Undo, UndoText string
+	// Warnings are what will fail although the flow saves.
+	Warnings []WarningView
+	// Map is the flow drawn as a graph.
+	Map FlowMap
+	// ScheduleTZ is the schedule trigger's time zone ("" when the trigger
+	// is not a schedule), compared with the browser's.
+	ScheduleTZ string
+}
+
+// FlowMap is the overview of a flow drawn beside the editor.
+type FlowMap struct {
+	Width, Height int
+	Nodes         []MapNode
+	// Edges are SVG path data.
+	Edges []string
+}
+
+// MapNode is one box of the flow map, linking to its card.
+type MapNode struct {
+	X, Y, W, H int
+	Label      string
+	Title      string
+	Href       string
+	// Kind is trigger, case or the step's group; Status the last run's.
+	Kind, Status string
+}
+
+// StepTestView is the result of "Test this step".
+type StepTestView struct {
+	FlowID, StepID string
+	// Input and Output are pretty JSON; OutputJSON is the output to pin.
+	Input, Output, OutputJSON string
+	Error, Note               string
+	Skipped                   bool
+}
+
+// WarningView is one warning with the anchor of what it concerns.
+type WarningView struct {
+	Text, Anchor string
 }
 
 // ProblemView is one validation problem with the anchor of its field.
 type ProblemView struct {
 	Path, Message, Anchor string
+	// Label names the field in words: "Step 2 · Email · To".
+	Label string
 }
 
 // TriggerView is the trigger card.
@@ -133,6 +180,10 @@ type TriggerView struct {
 	// Notes say what the trigger did or will do: a schedule's next fire
 	// times, the last poll or reconcile cycle.
 	Notes []TriggerNote
+	// CanForm offers the "HTML form" preset; FormSnippet is the form to
+	// paste into a page once the trigger redirects.
+	CanForm     bool
+	FormSnippet string
 }
 
 // TriggerNote is one line of a trigger card's status.
@@ -181,6 +232,13 @@ type FieldView struct {
 	Pick      string
 	ReadOnly  bool
 	Autofocus bool
+	// Cond, when set, shows the field as a condition builder.
+	Cond *CondView
+	// Preview, when set, shows what the template resolves to with the test event.
+	Preview *PreviewView
+	// Segs, for Type "pills", are the template's text and placeholders.
+	Segs      []SegView
+	Multiline bool
 }
 
 // HasValue reports whether the field or a child holds a value or a problem (to unfold it).
@@ -232,6 +290,11 @@ type StepView struct {
 	HasProblems bool
 	LastStatus  string
 	CanEdit     bool
+	// Testable offers "Test this step"; Confirm, when set, is asked once
+	// before a test calls an outside service.
+	Testable bool
+	Confirm  string
+	FlowID   string
 }
 
 // CaseView is one arm of a branch.
@@ -265,6 +328,8 @@ type PickGroup struct {
 // PickItem is one path: Expr is inserted as is in expressions and inside {{ }} in templates.
 type PickItem struct {
 	Expr, Example string
+	// Type is the value's type for the condition builder: text, number, date, boolean, list or "".
+	Type string
 }
 
 // VersionsPage lists a flow's saved versions.
@@ -454,4 +519,74 @@ func pathLabel(p string) string {
 		return "flow"
 	}
 	return p
+}
+
+// CondView is a condition field shown as rows of field · operator · value
+// (Mode "builder") or as the expression (Mode "code").
+type CondView struct {
+	Mode string
+	// Orig is the expression the rows were read from (kept when they do not change).
+	Orig string
+	// Match is "all" or "any": how the rows of a group are joined.
+	Match  string
+	Groups []CondGroupView
+	// Note says why the condition is shown as code.
+	Note string
+	// Path is the field's path; Prefix the start of its inputs' names.
+	Path, Prefix string
+}
+
+// CondGroupView is one group of rows.
+type CondGroupView struct {
+	Index int
+	Rows  []CondRowView
+	// Join is the word between rows: "and" or "or"; GroupJoin the word before this group.
+	Join, GroupJoin string
+}
+
+// CondRowView is one row: field · operator · value.
+type CondRowView struct {
+	Group, Index int
+	// Name is the start of the row's input names; ID of their ids.
+	Name, ID   string
+	Field      string
+	FieldLabel string
+	Type       string
+	Types      []Option
+	Ops        []CondOpOption
+	Value      string
+	Ref        bool
+	NoValue    bool
+}
+
+// CondOpOption is one operator of a row's select.
+type CondOpOption struct {
+	Value, Label, DateLabel string
+	// Types lists the value types it applies to, space separated.
+	Types    string
+	NoValue  bool
+	Selected bool
+	Hidden   bool
+}
+
+// PreviewView is the live preview under a template field.
+type PreviewView struct {
+	// URL answers the preview fragment for the field's current text.
+	URL string
+	// Value is what the template resolves to; Error why it does not.
+	Value, Error string
+	// Empty is true when there is nothing to show (no placeholders).
+	Empty bool
+}
+
+// SegView is a piece of a template in a pill input: text, or a placeholder
+// (Expr, its Raw text kept as written, and its Label in words).
+type SegView struct {
+	Text, Expr, Raw, Label string
+}
+
+// PillAction is a transform offered by a pill's menu: Tpl holds %s for the
+// field and, when Ask is set, %v for the quoted answer to Ask.
+type PillAction struct {
+	ID, Label, Tpl, Ask string
 }

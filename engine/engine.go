@@ -86,6 +86,9 @@ type Engine struct {
 	running sync.Map // run id → context.CancelFunc of its execution
 	listen  sync.Map // flow id → chan *TriggerData
 
+	connsOnce sync.Once
+	conns     *Connections // connections.go; nil when the store or secrets lack support
+
 	startersMu sync.Mutex
 	starters   map[string]context.CancelFunc
 

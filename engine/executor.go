@@ -733,6 +733,7 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		IdempotencyKey: st.run.ID + ":" + rec.ID,
 		HTTP:           st.e.cfg.HTTP, Dial: st.e.cfg.Dial, KV: st.e.store, Now: st.e.now,
 		Log: func(msg string) { logs = append(logs, msg) }}
+	sc.Connections = st.e.connectionResolver()
 	out, err := runAction(actx, cfg.(Action), sc)
 	cancel()
 	st.e.cfg.Fault("step.after_side_effect")

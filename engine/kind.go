@@ -108,6 +108,8 @@ type StepContext struct {
 	Log func(msg string)
 	// Now is the clock.
 	Now func() time.Time
+	// Connections resolves `"connection":"NAME"` to a credential (nil: none).
+	Connections ConnectionResolver
 }
 
 // Inbound is an HTTP request to /hooks/{flow}, copied out of the server's buffers.

@@ -78,7 +78,9 @@ func (v *Vault) SetExtra(group string, values []string) {
 }
 
 // Seal encrypts plaintext under name with the keyring (connections' secret parts).
-func (v *Vault) Seal(name string, plaintext []byte) ([]byte, error) { return v.kr.Seal(name, plaintext) }
+func (v *Vault) Seal(name string, plaintext []byte) ([]byte, error) {
+	return v.kr.Seal(name, plaintext)
+}
 
 // Open decrypts a value Seal sealed under name.
 func (v *Vault) Open(name string, sealed []byte) ([]byte, error) { return v.kr.Open(name, sealed) }

@@ -239,6 +239,25 @@ func (m *Connections) Get(ctx context.Context, name, redirectURI string) (*Conne
 	return &c, nil
 }
 
+// Reauthorize returns an oauth2 connection with an AuthorizeURL whatever its
+// status (the Connect and Reconnect buttons); it stays as it is until the
+// callback completes.
+func (m *Connections) Reauthorize(ctx context.Context, name, redirectURI string) (*Connection, error) {
+	defer m.lock(name)()
+	r, sec, err := m.load(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	if r.Type != ConnOAuth2 {
+		return nil, fmt.Errorf("connection %q is %s, not oauth2: nothing to authorize: %w", name, r.Type, ErrConflict)
+	}
+	c := r.Connection
+	if c.AuthorizeURL, err = m.authorizeURL(ctx, r, sec, redirectURI); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
 // List returns every connection's public part, sorted by name (no
 // authorize URLs: Get makes them).
 func (m *Connections) List(ctx context.Context) ([]*Connection, error) {

@@ -40,6 +40,11 @@ func Register(r *engine.Registry) {
 	r.AddAction(webhookKind)
 	r.AddAction(storeKind)
 	r.AddAction(logKind)
+	apps, err := NewApps()
+	if err != nil {
+		panic("actions: " + err.Error()) // the embedded app files are tested
+	}
+	r.SetSource(apps)
 }
 
 const (

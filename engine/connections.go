@@ -174,7 +174,9 @@ func (in *ConnectionInput) Validate() Problems {
 	switch in.Type {
 	case ConnAPIKey:
 		req("api_key", in.APIKey)
-		req("key_name", in.KeyName)
+		if in.App == "" { // an app says where its key goes
+			req("key_name", in.KeyName)
+		}
 		if in.In != "" && in.In != "header" && in.In != "query" {
 			ps.Add("in", "must be header or query, got %q", in.In)
 		}
@@ -232,6 +234,9 @@ func (c *Credential) Apply(req *http.Request) {
 	case ConnBasic:
 		req.SetBasicAuth(c.Username, c.Password)
 	case ConnAPIKey:
+		if c.KeyName == "" {
+			return // the app applies it
+		}
 		if c.In == "query" {
 			q := req.URL.Query()
 			q.Set(c.KeyName, c.Prefix+c.APIKey)

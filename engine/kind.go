@@ -55,6 +55,9 @@ type Spec struct {
 	Fields []Field `json:"fields"`
 	// Example is a valid `with` object, tested.
 	Example string `json:"example"`
+
+	// App names the app an operation belongs to (app files), for the palette.
+	App string `json:"app,omitempty"`
 }
 
 // Action is a step that does something. Its exported fields are the `with`

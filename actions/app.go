@@ -48,7 +48,7 @@ func NewApps() (*Apps, error) {
 		}
 		a, ps := ParseApp(data)
 		if len(ps) > 0 {
-			return nil, fmt.Errorf("app file %s: %w", f, ps.Err())
+			return nil, fmt.Errorf("app file %s: %s", f, problemsText(ps))
 		}
 		if want := strings.TrimSuffix(path.Base(f), ".json"); a.ID != want {
 			return nil, fmt.Errorf("app file %s: id %q must match the file name", f, a.ID)
@@ -57,6 +57,15 @@ func NewApps() (*Apps, error) {
 		c.builtin[a.ID] = true
 	}
 	return c, nil
+}
+
+// problemsText lists problems on one line: "path: message; …".
+func problemsText(ps engine.Problems) string {
+	parts := make([]string, len(ps))
+	for i, p := range ps {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, "; ")
 }
 
 // ErrBuiltinApp: an import that would replace a built-in app.
@@ -599,6 +608,14 @@ func renderMap(m map[string]any, env map[string]any) (map[string]any, error) {
 // left empty are not sent.
 func prune(v any) any {
 	switch x := v.(type) {
+	case map[any]any: // fromPairs
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if e != nil {
+				out[fmt.Sprint(k)] = prune(e)
+			}
+		}
+		return out
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {

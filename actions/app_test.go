@@ -1,6 +1,8 @@
 package actions
 
 import (
+	"bytes"
+	"io"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -103,6 +105,7 @@ func fakeAPI(t *testing.T, rules ...fakeRule) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body map[string]any
 		raw := readAll(r)
+		r.Body = io.NopCloser(bytes.NewReader(raw))
 		if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 			if err := json.Unmarshal(raw, &body); err != nil {
 				http.Error(w, "malformed JSON", 400)

@@ -457,8 +457,12 @@ func checkInput(spec *engine.Spec, with map[string]any) engine.Problems {
 		}
 	}
 	for _, f := range spec.Fields {
-		if _, ok := with[f.Name]; f.Required && !ok {
+		v, ok := with[f.Name]
+		if f.Required && !ok {
 			ps.Add(f.Name, "required")
+		}
+		if s, isStr := v.(string); ok && isStr && f.Type == engine.FieldSelect && !isTemplate(s) && !slices.Contains(f.Options, s) {
+			ps.Add(f.Name, "must be one of %s, got %q", strings.Join(f.Options, ", "), s)
 		}
 	}
 	return ps

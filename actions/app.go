@@ -77,7 +77,7 @@ var ErrBuiltinApp = errors.New("a built-in app has this id")
 func (c *Apps) Import(data []byte) (*App, error) {
 	a, ps := ParseApp(data)
 	if len(ps) > 0 {
-		return nil, ps.Err()
+		return nil, engine.Invalid("app file", ps)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -728,3 +728,34 @@ var (
 	_ engine.KindSource = (*Apps)(nil)
 	_ json.Unmarshaler  = (*appStep)(nil)
 )
+
+// AppsOf returns the app catalogue Register put in reg (nil when none).
+func AppsOf(reg *engine.Registry) *Apps {
+	a, _ := reg.Source().(*Apps)
+	return a
+}
+
+// LoadImportedApps adds the app files users imported (kept by the store) to
+// reg's catalogue, before flows that use them are compiled. A file that no
+// longer validates is logged and skipped.
+func LoadImportedApps(ctx context.Context, reg *engine.Registry, st any, logf func(string, ...any)) {
+	apps, cs := AppsOf(reg), connectionStore(st)
+	if apps == nil || cs == nil {
+		return
+	}
+	files, err := cs.ListAppFiles(ctx)
+	if err != nil {
+		logf("load imported apps: %v", err)
+		return
+	}
+	for _, id := range sortedKeys(files) {
+		if _, err := apps.Import(files[id]); err != nil {
+			logf("imported app %s: %v", id, err)
+		}
+	}
+}
+
+func connectionStore(st any) engine.ConnectionStore {
+	cs, _ := st.(engine.ConnectionStore)
+	return cs
+}

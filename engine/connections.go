@@ -341,3 +341,26 @@ func stepsUse(steps []Step, name string) bool {
 	}
 	return false
 }
+
+// InvalidInput is a validation failure of something other than a flow (a
+// connection, an app file): errors.As finds its *ProblemsError, and
+// errors.Is(err, ErrInvalid) holds.
+type InvalidInput struct {
+	What string
+	Err  *ProblemsError
+}
+
+func (e *InvalidInput) Error() string {
+	return "invalid " + e.What + ": " + strings.TrimPrefix(e.Err.Error(), "invalid flow: ")
+}
+
+// Unwrap gives the problems.
+func (e *InvalidInput) Unwrap() error { return e.Err }
+
+// Invalid returns nil without problems, else an *InvalidInput about what.
+func Invalid(what string, ps Problems) error {
+	if len(ps) == 0 {
+		return nil
+	}
+	return &InvalidInput{What: what, Err: &ProblemsError{Problems: ps}}
+}

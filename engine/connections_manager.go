@@ -191,7 +191,7 @@ func (m *Connections) save(ctx context.Context, r *connectionRecord, sec *connec
 // starts needs_authorization; the others are connected.
 func (m *Connections) Create(ctx context.Context, in *ConnectionInput) (*Connection, error) {
 	if ps := in.Validate(); len(ps) > 0 {
-		return nil, ps.Err()
+		return nil, Invalid("connection", ps)
 	}
 	defer m.lock(in.Name)()
 	if _, err := m.cfg.Store.GetConnection(ctx, in.Name); err == nil {

@@ -1,9 +1,11 @@
 package ui
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/hookflow/hookflow/actions"
 	"github.com/hookflow/hookflow/engine"
 )
 
@@ -90,6 +92,91 @@ func (s *Server) apiDeleteConnection(c *fiber.Ctx) error {
 		return s.jsonError(c, errNoConnections)
 	}
 	if err := m.Delete(c.UserContext(), c.Params("name")); err != nil {
+		return s.jsonError(c, err)
+	}
+	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// appView is an app as GET /api/v1/apps lists it.
+type appView struct {
+	ID         string                  `json:"id"`
+	Name       string                  `json:"name"`
+	Icon       string                  `json:"icon,omitempty"`
+	Summary    string                  `json:"summary,omitempty"`
+	Builtin    bool                    `json:"builtin"`
+	Connection []engine.ConnectionType `json:"connection_types"`
+	Operations []string                `json:"operations"`
+}
+
+func (s *Server) appViews() []appView {
+	apps := actions.AppsOf(s.eng.Registry())
+	if apps == nil {
+		return nil
+	}
+	out := []appView{}
+	for _, a := range apps.List() {
+		v := appView{ID: a.ID, Name: a.Name, Icon: a.Icon, Summary: a.Summary, Builtin: apps.Builtin(a.ID),
+			Connection: append([]engine.ConnectionType{}, a.Auth.Types...)}
+		for i := range a.Operations {
+			v.Operations = append(v.Operations, a.Kind(&a.Operations[i]))
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func (s *Server) apiListApps(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"apps": s.appViews()})
+}
+
+// importApp validates an app file, stores it and adds it to the catalogue.
+func (s *Server) importApp(ctx context.Context, data []byte) (*actions.App, error) {
+	apps, cs := actions.AppsOf(s.eng.Registry()), s.connStore()
+	if apps == nil || cs == nil {
+		return nil, fiber.NewError(fiber.StatusNotFound, "app files are not available on this server")
+	}
+	if _, ps := actions.ParseApp(data); len(ps) > 0 {
+		return nil, engine.Invalid("app file", ps)
+	}
+	a, err := apps.Import(data)
+	if err != nil {
+		return nil, err
+	}
+	if err := cs.PutAppFile(ctx, a.ID, data); err != nil {
+		_ = apps.Remove(a.ID)
+		return nil, err
+	}
+	return a, nil
+}
+
+func (s *Server) connStore() engine.ConnectionStore {
+	cs, _ := s.store.(engine.ConnectionStore)
+	return cs
+}
+
+func (s *Server) apiImportApp(c *fiber.Ctx) error {
+	a, err := s.importApp(c.UserContext(), c.Request().Body())
+	if err != nil {
+		return s.jsonError(c, err)
+	}
+	for _, v := range s.appViews() {
+		if v.ID == a.ID {
+			return c.Status(fiber.StatusCreated).JSON(v)
+		}
+	}
+	return c.SendStatus(fiber.StatusCreated)
+}
+
+func (s *Server) apiDeleteApp(c *fiber.Ctx) error {
+	apps, cs := actions.AppsOf(s.eng.Registry()), s.connStore()
+	if apps == nil || cs == nil {
+		return s.jsonError(c, fiber.NewError(fiber.StatusNotFound, "app files are not available on this server"))
+	}
+	id := c.Params("id")
+	if err := apps.Remove(id); err != nil {
+		return s.jsonError(c, err)
+	}
+	if err := cs.DeleteAppFile(c.UserContext(), id); err != nil {
 		return s.jsonError(c, err)
 	}
 	return c.SendStatus(fiber.StatusNoContent)

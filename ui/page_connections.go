@@ -2,10 +2,12 @@ package ui
 
 import (
 	"errors"
+	"io"
 	"sort"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/hookflow/hookflow/actions"
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/ui/views"
 )
@@ -18,7 +20,15 @@ func (s *Server) connectionsPage(c *fiber.Ctx) error {
 func (s *Server) renderConnections(c *fiber.Ctx, code int, form, msg string) error {
 	m := s.eng.Connections()
 	p := views.ConnectionsPage{Page: s.page(c, "Connections", "connections"), Available: m != nil,
-		RedirectURL: s.callbackURL(), Error: msg, Form: form, Apps: oauthAppIDs()}
+		RedirectURL: s.callbackURL(), Error: msg, Form: form, OAuthApps: s.oauthAppIDs()}
+	for _, a := range s.appViews() {
+		types := make([]string, len(a.Connection))
+		for i, t := range a.Connection {
+			types[i] = string(t)
+		}
+		p.Apps = append(p.Apps, views.AppRow{ID: a.ID, Name: a.Name, Icon: a.Icon, Summary: a.Summary, Builtin: a.Builtin,
+			Types: strings.Join(types, ", "), Operations: a.Operations})
+	}
 	if m != nil {
 		list, err := m.List(c.UserContext())
 		if err != nil {
@@ -93,7 +103,7 @@ func (s *Server) connectionsCreate(c *fiber.Ctx) error {
 	}
 	in.Params = params
 	if in.Type == engine.ConnOAuth2 && in.App != "" {
-		applyOAuthPreset(&in)
+		s.applyOAuthPreset(&in)
 	}
 	if _, err := m.Create(c.UserContext(), &in); err != nil {
 		var pe *engine.ProblemsError
@@ -145,7 +155,79 @@ func (s *Server) connectionDelete(c *fiber.Ctx) error {
 }
 
 // oauthAppIDs lists the apps that ship OAuth 2.0 endpoints.
-func oauthAppIDs() []string { return nil }
+func (s *Server) oauthAppIDs() []string {
+	var out []string
+	if apps := actions.AppsOf(s.eng.Registry()); apps != nil {
+		for _, a := range apps.List() {
+			if a.Auth.OAuth2 != nil {
+				out = append(out, a.ID)
+			}
+		}
+	}
+	return out
+}
 
-// applyOAuthPreset fills an oauth2 connection's URLs and scopes from its app.
-func applyOAuthPreset(in *engine.ConnectionInput) {}
+// applyOAuthPreset fills an oauth2 connection's empty URLs and scopes from
+// its app, so the user pastes only the client id and secret.
+func (s *Server) applyOAuthPreset(in *engine.ConnectionInput) {
+	apps := actions.AppsOf(s.eng.Registry())
+	if apps == nil {
+		return
+	}
+	a, ok := apps.Get(in.App)
+	if !ok || a.Auth.OAuth2 == nil {
+		return
+	}
+	o := a.Auth.OAuth2
+	if in.AuthURL == "" {
+		in.AuthURL = o.AuthURL
+	}
+	if in.TokenURL == "" {
+		in.TokenURL = o.TokenURL
+	}
+	if len(in.Scopes) == 0 {
+		in.Scopes = o.Scopes
+	}
+	if in.ClientAuth == "" {
+		in.ClientAuth = o.ClientAuth
+	}
+	if len(in.AuthParams) == 0 {
+		in.AuthParams = o.AuthParams
+	}
+}
+
+// appsImport adds an app file pasted or uploaded on the Connections page.
+func (s *Server) appsImport(c *fiber.Ctx) error {
+	data := []byte(c.FormValue("file"))
+	if fh, err := c.FormFile("upload"); err == nil && fh.Size > 0 {
+		f, err := fh.Open()
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if data, err = io.ReadAll(io.LimitReader(f, 1<<20)); err != nil {
+			return err
+		}
+	}
+	a, err := s.importApp(c.UserContext(), data)
+	if err != nil {
+		return s.renderConnections(c, statusOf(err), "app", "Could not import the app file: "+err.Error())
+	}
+	return redirectFlash(c, "/connections", "ok", "Imported app "+a.Name+": its operations are in the editor's palette.")
+}
+
+// appsDelete removes an imported app.
+func (s *Server) appsDelete(c *fiber.Ctx) error {
+	id := c.Params("id")
+	apps, cs := actions.AppsOf(s.eng.Registry()), s.connStore()
+	if apps == nil || cs == nil {
+		return errNoConnections
+	}
+	if err := apps.Remove(id); err != nil {
+		return redirectFlash(c, "/connections", "error", "Could not remove app "+id+": "+err.Error())
+	}
+	if err := cs.DeleteAppFile(c.UserContext(), id); err != nil {
+		return err
+	}
+	return redirectFlash(c, "/connections", "ok", "Removed app "+id+".")
+}

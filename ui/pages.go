@@ -67,6 +67,8 @@ func (s *Server) pageRoutes(app *fiber.App) {
 	app.Post("/connections", auth, editor, s.connectionsCreate)
 	app.Post("/connections/:name/connect", auth, editor, s.connectionConnect)
 	app.Post("/connections/:name/delete", auth, editor, s.connectionDelete)
+	app.Post("/connections/apps/import", auth, editor, s.appsImport)
+	app.Post("/connections/apps/:id/delete", auth, editor, s.appsDelete)
 
 	app.Get("/store", auth, s.storePage)
 	app.Post("/store", auth, editor, s.storeSet)

@@ -164,6 +164,9 @@ func (s *Server) routes() {
 	api.Post("/connections", need(engine.RoleEditor), s.apiCreateConnection)
 	api.Get("/connections/:name", s.apiGetConnection)
 	api.Delete("/connections/:name", need(engine.RoleEditor), s.apiDeleteConnection)
+	api.Get("/apps", s.apiListApps)
+	api.Post("/apps", need(engine.RoleEditor), s.apiImportApp)
+	api.Delete("/apps/:id", need(engine.RoleEditor), s.apiDeleteApp)
 	api.Use(func(c *fiber.Ctx) error {
 		return s.jsonError(c, fiber.NewError(fiber.StatusNotFound, "no such API route: "+c.Method()+" "+c.Path()))
 	})

@@ -40,6 +40,7 @@ func Register(r *engine.Registry) {
 	r.AddAction(webhookKind)
 	r.AddAction(storeKind)
 	r.AddAction(logKind)
+	r.AddAction(aiKind)
 	apps, err := NewApps()
 	if err != nil {
 		panic("actions: " + err.Error()) // the embedded app files are tested

@@ -708,6 +708,25 @@ func fillPlaceholders(tmpl string, env map[string]any, base bool) (string, error
 	return out, firstErr
 }
 
+// dig reads a path like "records.0.fields.Name" from JSON-like data.
+func dig(v any, path string) any {
+	for _, k := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			v = x[k]
+		case []any:
+			i, err := strconv.Atoi(k)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil
+			}
+			v = x[i]
+		default:
+			return nil
+		}
+	}
+	return v
+}
+
 func lookup(v any, keys []string) any {
 	for _, k := range keys {
 		switch m := v.(type) {

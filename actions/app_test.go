@@ -165,28 +165,6 @@ func readAll(r *http.Request) []byte {
 	return []byte(b.String())
 }
 
-// dig reads a path like "records.0.fields.Name" from JSON-like data.
-func dig(v any, path string) any {
-	for _, k := range strings.Split(path, ".") {
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[k]
-		case []any:
-			i := 0
-			for _, c := range k {
-				i = i*10 + int(c-'0')
-			}
-			if i >= len(x) {
-				return nil
-			}
-			v = x[i]
-		default:
-			return nil
-		}
-	}
-	return v
-}
-
 // want returns a check failing when any path's value differs.
 func want(pairs map[string]any) func(*http.Request, map[string]any) string {
 	return func(r *http.Request, body map[string]any) string {

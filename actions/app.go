@@ -272,8 +272,8 @@ func (s *appStep) Validate() error {
 }
 
 // answerEnv is the scope of output, paging and error expressions.
-func answerEnv(a *answer) map[string]any {
-	return map[string]any{"status": a.Status, "headers": lowerHeaders(a.Header), "body": a.Body}
+func answerEnv(a *answer, input map[string]any) map[string]any {
+	return map[string]any{"status": a.Status, "headers": lowerHeaders(a.Header), "body": a.Body, "input": input}
 }
 
 // Run makes the operation's request(s) and returns the selected output.
@@ -283,6 +283,11 @@ func (s *appStep) Run(ctx context.Context, sc *engine.StepContext) (any, error) 
 	}
 	a, op := s.app, s.op
 	name := a.Kind(op)
+	for _, f := range op.Fields {
+		if _, ok := s.Input[f.Name]; !ok && f.Default != nil {
+			s.Input[f.Name] = f.Default
+		}
+	}
 	client, err := httpClient(sc)
 	if err != nil {
 		return nil, err
@@ -315,7 +320,7 @@ func (s *appStep) Run(ctx context.Context, sc *engine.StepContext) (any, error) 
 			return nil, err
 		}
 		pages++
-		env := answerEnv(ans)
+		env := answerEnv(ans, s.Input)
 		if op.Paging == nil {
 			if op.Output == "" {
 				return ans.Body, nil
@@ -409,7 +414,7 @@ func (s *appStep) call(ctx context.Context, sc *engine.StepContext, client *http
 
 // classify applies the app's error rules to an answer.
 func (s *appStep) classify(op string, ans *answer, clock time.Time, secrets []string) error {
-	env := answerEnv(ans)
+	env := answerEnv(ans, s.Input)
 	rules := []*AppErrors{s.app.Errors, s.op.Errors}
 	message := func() string {
 		for i := len(rules) - 1; i >= 0; i-- {
@@ -673,11 +678,13 @@ func baseValueOK(s string) bool {
 
 // fillPlaceholders replaces {field} and {auth.x.y}: in a path each value is
 // escaped as one segment; in a base URL it must be a plain host label or
-// token, unless the placeholder is the whole URL (then an http(s) URL).
+// token, unless the placeholder starts the URL (then an http(s) URL).
 func fillPlaceholders(tmpl string, env map[string]any, base bool) (string, error) {
 	var firstErr error
-	whole := base && placeholderRe.ReplaceAllString(tmpl, "") == ""
+	first := true
 	out := placeholderRe.ReplaceAllStringFunc(tmpl, func(m string) string {
+		whole := base && first && strings.HasPrefix(tmpl, m)
+		first = false
 		name := m[1 : len(m)-1]
 		var v any
 		if rest, ok := strings.CutPrefix(name, "auth."); ok {

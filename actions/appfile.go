@@ -166,8 +166,9 @@ var reserved = []string{"app", "operation", "connection"}
 // templateScope is what app templates may read.
 var templateScope = []string{"input", "auth"}
 
-// answerScope is what output, paging and error expressions may read.
-var answerScope = []string{"status", "headers", "body"}
+// answerScope is what output, paging and error expressions may read: the
+// answer and the step's input.
+var answerScope = []string{"status", "headers", "body", "input"}
 
 // ParseApp decodes an app file strictly and checks it completely: every
 // problem with its JSON path. A file with problems registers nothing.
@@ -261,8 +262,8 @@ func (a *App) check(ps *engine.Problems) {
 
 // checkBaseURL accepts an absolute http(s) URL, possibly with placeholders.
 func checkBaseURL(raw string) error {
-	if placeholderRe.ReplaceAllString(raw, "") == "" {
-		return nil // the whole URL is a value ({webhook_url}, {auth.extra.instance_url})
+	if strings.HasPrefix(raw, "{") {
+		return nil // a URL value first ({webhook_url}, {auth.extra.instance_url}/services/data)
 	}
 	u, err := url.Parse(placeholderRe.ReplaceAllString(raw, "x"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

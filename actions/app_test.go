@@ -246,3 +246,12 @@ func withAppOp(t *testing.T, ex json.RawMessage, app, op string) string {
 	b, _ := json.Marshal(m)
 	return string(b)
 }
+
+// mustJSON reads a request's JSON body again (fakeAPI restores it).
+func mustJSON(r *http.Request) map[string]any {
+	raw := readAll(r)
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	return m
+}

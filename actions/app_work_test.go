@@ -17,7 +17,7 @@ func TestAppMailchimp(t *testing.T) {
 		`{"type":"https://mailchimp.com/developer/marketing/docs/errors/","title":"API Key Invalid","status":401,"detail":"Your API key may be invalid, or you've attempted to access the wrong datacenter."}`,
 		fakeAPI(t,
 			fakeRule{method: "PUT", path: "/3.0/lists/list1/members/ada@example.com",
-				check: want(map[string]any{"email_address": "ada@example.com", "status_if_new": "subscribed", "merge_fields.FNAME": "Ada", "tags.1": "vip"}),
+				check:  want(map[string]any{"email_address": "ada@example.com", "status_if_new": "subscribed", "merge_fields.FNAME": "Ada", "tags.1": "vip"}),
 				answer: `{"id":"8f3b","email_address":"ada@example.com","status":"subscribed"}`},
 			fakeRule{method: "PUT", path: "/3.0/lists/list1/members/bad", status: 400,
 				answer: `{"type":"https://mailchimp.com/developer/marketing/docs/errors/","title":"Invalid Resource","status":400,"detail":"Please provide a valid email address."}`},

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -234,6 +235,42 @@ func TestAppsRegistry(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadmeListsApps: the README's apps table names every operation.
+func TestReadmeListsApps(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range mustApps(t).List() {
+		for i := range a.Operations {
+			if k := a.Kind(&a.Operations[i]); !strings.Contains(string(readme), "`"+k+"`") {
+				t.Errorf("README.md does not list %s", k)
+			}
+		}
+	}
+}
+
+// TestDocsExampleApp: the complete example in docs/apps.md is a valid app file.
+func TestDocsExampleApp(t *testing.T) {
+	doc, err := os.ReadFile("../docs/apps.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "## A complete example")
+	if !ok {
+		t.Fatal("docs/apps.md has no complete example")
+	}
+	_, rest, _ = strings.Cut(rest, "```json\n")
+	file, _, _ := strings.Cut(rest, "```")
+	a, ps := ParseApp([]byte(file))
+	if len(ps) > 0 {
+		t.Fatalf("the documented example has problems: %v", ps)
+	}
+	if len(a.Operations) != 2 || a.Operations[1].Paging == nil {
+		t.Errorf("example parsed as %+v", a)
 	}
 }
 

@@ -635,8 +635,11 @@ func (m *Connections) refresh(ctx context.Context, r *connectionRecord, sec *con
 	tok, err := m.tokenRequest(ctx, r, sec, form)
 	if err != nil {
 		var te *TokenError
-		if r.Type == ConnOAuth2 && errors.As(err, &te) && te.Status >= 400 && te.Status < 500 {
-			return m.needReconnect(ctx, r, sec, "refresh failed: "+te.Error())
+		if errors.As(err, &te) && te.Status >= 400 && te.Status < 500 {
+			if r.Type == ConnOAuth2 {
+				return m.needReconnect(ctx, r, sec, "refresh failed: "+te.Error())
+			}
+			return Permanent(fmt.Errorf("connection %q: %w", r.Name, err)) // wrong client credentials
 		}
 		// A network error or a 5xx: the next attempt may succeed.
 		return fmt.Errorf("connection %q: %w", r.Name, err)

@@ -347,3 +347,58 @@ func TestStaticConnectionsApplyAndUsage(t *testing.T) {
 		t.Errorf("a deleted connection's token is still redacted: %q", got)
 	}
 }
+
+func TestPKCEChallengeRFC7636(t *testing.T) {
+	// RFC 7636 Appendix B.
+	if got := engine.PKCEChallenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"); got != "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM" {
+		t.Fatalf("challenge = %s", got)
+	}
+}
+
+func TestOAuthStateExpires(t *testing.T) {
+	ctx := context.Background()
+	h := newConnHarness(t)
+	h.createOAuth(t, "slow", "client-secret-s3cr3t-value")
+	state, code, _ := h.consent(t, "slow")
+	h.advance(engine.OAuthStateTTL + time.Second)
+	if _, err := h.m.Callback(ctx, state, code, "", redirectURI); !errors.Is(err, engine.ErrBadState) {
+		t.Fatalf("expired state: %v", err)
+	}
+	if c, _ := h.m.Get(ctx, "slow", ""); c.Status != engine.ConnNeedsAuthorization || c.Error != "" {
+		t.Fatalf("an expired state changed the connection: %+v", c)
+	}
+	// A new authorization works.
+	state, code, _ = h.consent(t, "slow")
+	if _, err := h.m.Callback(ctx, state, code, "", redirectURI); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestClientCredentialsConnection(t *testing.T) {
+	ctx := context.Background()
+	h := newConnHarness(t)
+	if _, err := h.m.Create(ctx, &engine.ConnectionInput{Name: "m2m", Type: engine.ConnOAuth2Client, TokenURL: h.prov.TokenURL(),
+		ClientID: "client-one", Secret: "client-secret-s3cr3t-value", ClientAuth: "body"}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := h.m.Credential(ctx, "m2m")
+	if err != nil || h.call(t, first) != 200 {
+		t.Fatalf("first token: %v", err)
+	}
+	again, _ := h.m.Credential(ctx, "m2m")
+	if again.Token != first.Token {
+		t.Error("a valid token was not reused")
+	}
+	h.advance(2 * time.Hour)
+	later, err := h.m.Credential(ctx, "m2m")
+	if err != nil || later.Token == first.Token || h.call(t, later) != 200 {
+		t.Fatalf("token after expiry: %v", err)
+	}
+	if _, err := h.m.Create(ctx, &engine.ConnectionInput{Name: "bad-m2m", Type: engine.ConnOAuth2Client, TokenURL: h.prov.TokenURL(),
+		ClientID: "client-one", Secret: "wrong-secret-value"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.m.Credential(ctx, "bad-m2m"); err == nil || !engine.IsPermanent(err) || !strings.Contains(err.Error(), "invalid_client") || strings.Contains(err.Error(), "wrong-secret-value") {
+		t.Fatalf("refused client: %v", err)
+	}
+}

@@ -60,6 +60,9 @@ func (s *Server) apiCreateConnection(c *fiber.Ctx) error {
 	if err := decodeOptional(c, &in); err != nil {
 		return s.jsonError(c, err)
 	}
+	if in.Type == engine.ConnOAuth2 && in.App != "" {
+		s.applyOAuthPreset(&in)
+	}
 	if _, err := m.Create(c.UserContext(), &in); err != nil {
 		return s.jsonError(c, err)
 	}

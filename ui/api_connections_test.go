@@ -169,6 +169,8 @@ func TestAPIConnectionsStatic(t *testing.T) {
 		{name: "unknown field", body: `{"name":"api3","type":"bearer","token":"x","tokn":"y"}`, code: 400, want: "tokn"},
 		{name: "unknown type", body: `{"name":"api4","type":"magic"}`, code: 422, want: "unknown connection type"},
 		{name: "empty", body: ``, code: 400},
+		{name: "oauth2 preset from an app", body: `{"name":"at","type":"oauth2","app":"airtable","client_id":"cid","client_secret":"csecret-123"}`,
+			code: 201, want: "https://airtable.com/oauth2/v1/authorize?"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

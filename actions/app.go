@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hookflow/hookflow/engine"
@@ -363,7 +364,7 @@ func joinConnTypes(ts []engine.ConnectionType) string {
 }
 
 func evalAnswer(what, src string, env map[string]any) (any, error) {
-	e, err := engine.CompileExpr(src, answerScope)
+	e, err := cachedExpr(src, false)
 	if err != nil {
 		return nil, engine.Permanent(fmt.Errorf("%s: %w", what, err))
 	}
@@ -448,7 +449,7 @@ func (s *appStep) classify(op string, ans *answer, clock time.Time, secrets []st
 			continue
 		}
 		for _, w := range r.When {
-			e, err := engine.CompileCond(w.If, answerScope)
+			e, err := cachedExpr(w.If, true)
 			if err != nil {
 				return engine.Permanent(fmt.Errorf("%s: errors.when: %w", op, err))
 			}
@@ -487,7 +488,7 @@ func (s *appStep) build(ctx context.Context, sc *engine.StepContext, env map[str
 		return nil, fmt.Errorf("the request URL is not an absolute http or https URL")
 	}
 	q := u.Query()
-	query, err := renderMap(op.Request.Query, env)
+	query, err := renderMap(op, "query", op.Request.Query, env)
 	if err != nil {
 		return nil, fmt.Errorf("query: %w", err)
 	}
@@ -508,9 +509,9 @@ func (s *appStep) build(ctx context.Context, sc *engine.StepContext, env map[str
 	var body []byte
 	contentType := ""
 	if op.Request.Body != nil {
-		t, errs := engine.CompileTemplateValue(op.Request.Body, templateScope)
-		if len(errs) > 0 {
-			return nil, errs[0]
+		t, err := cachedTemplate(op, "body", op.Request.Body)
+		if err != nil {
+			return nil, err
 		}
 		v, err := t.Eval(env)
 		if err != nil {
@@ -533,7 +534,7 @@ func (s *appStep) build(ctx context.Context, sc *engine.StepContext, env map[str
 	if cred != nil {
 		if ap, ok := a.Auth.Apply[cred.Type]; ok {
 			apply = &ap
-			extra, err := renderMap(toAny(ap.Query), env)
+			extra, err := renderMap(a, "apply.query."+string(cred.Type), toAny(ap.Query), env)
 			if err != nil {
 				return nil, fmt.Errorf("auth.apply: %w", err)
 			}
@@ -551,8 +552,12 @@ func (s *appStep) build(ctx context.Context, sc *engine.StepContext, env map[str
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	for _, hs := range []map[string]string{a.Headers, op.Request.Headers} {
-		h, err := renderMap(toAny(hs), env)
+	for i, hs := range []map[string]string{a.Headers, op.Request.Headers} {
+		owner := any(a)
+		if i == 1 {
+			owner = op
+		}
+		h, err := renderMap(owner, "headers", toAny(hs), env)
 		if err != nil {
 			return nil, fmt.Errorf("headers: %w", err)
 		}
@@ -567,7 +572,7 @@ func (s *appStep) build(ctx context.Context, sc *engine.StepContext, env map[str
 		if apply == nil {
 			cred.Apply(req)
 		} else {
-			h, err := renderMap(toAny(apply.Headers), env)
+			h, err := renderMap(a, "apply.headers."+string(cred.Type), toAny(apply.Headers), env)
 			if err != nil {
 				return nil, fmt.Errorf("auth.apply: %w", err)
 			}
@@ -587,15 +592,71 @@ func toAny(m map[string]string) map[string]any {
 	return out
 }
 
+// Compiled templates and expressions of app files, by the app or operation
+// they belong to (app files do not change once parsed) and by source.
+var (
+	tmplCache sync.Map // tmplKey → *engine.Template
+	exprCache sync.Map // exprKey → *engine.Expr
+)
+
+type tmplKey struct {
+	owner any // *App or *AppOperation
+	part  string
+}
+
+type exprKey struct {
+	src  string
+	cond bool
+}
+
+// maxExprCache bounds the expression cache (imported apps can add sources).
+const maxExprCache = 10000
+
+func cachedTemplate(owner any, part string, v any) (*engine.Template, error) {
+	k := tmplKey{owner, part}
+	if t, ok := tmplCache.Load(k); ok {
+		return t.(*engine.Template), nil
+	}
+	t, errs := engine.CompileTemplateValue(v, templateScope)
+	if len(errs) > 0 {
+		return nil, errs[0]
+	}
+	tmplCache.Store(k, t)
+	return t, nil
+}
+
+var exprCount atomic.Int64
+
+func cachedExpr(src string, cond bool) (*engine.Expr, error) {
+	k := exprKey{src, cond}
+	if e, ok := exprCache.Load(k); ok {
+		return e.(*engine.Expr), nil
+	}
+	var e *engine.Expr
+	var err error
+	if cond {
+		e, err = engine.CompileCond(src, answerScope)
+	} else {
+		e, err = engine.CompileExpr(src, answerScope)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if exprCount.Add(1) <= maxExprCache {
+		exprCache.Store(k, e)
+	}
+	return e, nil
+}
+
 // renderMap evaluates a map of templates, leaving out null values.
-func renderMap(m map[string]any, env map[string]any) (map[string]any, error) {
+func renderMap(owner any, part string, m map[string]any, env map[string]any) (map[string]any, error) {
 	out := map[string]any{}
 	if len(m) == 0 {
 		return out, nil
 	}
-	t, errs := engine.CompileTemplateValue(m, templateScope)
-	if len(errs) > 0 {
-		return nil, errs[0]
+	t, err := cachedTemplate(owner, part, m)
+	if err != nil {
+		return nil, err
 	}
 	v, err := t.Eval(env)
 	if err != nil {

@@ -402,3 +402,40 @@ func TestClientCredentialsConnection(t *testing.T) {
 		t.Fatalf("refused client: %v", err)
 	}
 }
+
+// TestRefreshIsSerialised: many steps finding the token about to expire at
+// once refresh it once (a provider with rotating refresh tokens would
+// otherwise invalidate all but one).
+func TestRefreshIsSerialised(t *testing.T) {
+	ctx := context.Background()
+	h := newConnHarness(t)
+	h.createOAuth(t, "crm", "client-secret-s3cr3t-value")
+	state, code, _ := h.consent(t, "crm")
+	if _, err := h.m.Callback(ctx, state, code, "", redirectURI); err != nil {
+		t.Fatal(err)
+	}
+	h.advance(time.Hour)
+	var wg sync.WaitGroup
+	tokens := make([]string, 16)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := h.m.Credential(ctx, "crm")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens[i] = c.Token
+		}()
+	}
+	wg.Wait()
+	if _, refreshes, _ := h.prov.Counts(); refreshes != 1 {
+		t.Errorf("refreshes = %d, want 1", refreshes)
+	}
+	for _, tok := range tokens[1:] {
+		if tok != tokens[0] {
+			t.Fatal("steps got different tokens")
+		}
+	}
+}

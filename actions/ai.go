@@ -173,7 +173,8 @@ func (a *AI) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 			}
 			return nil, err
 		}
-		return a.output(op, ans)
+		out, err := a.output(op, ans)
+		return hideCredentials(out, secrets), err
 	}
 }
 

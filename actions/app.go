@@ -212,6 +212,8 @@ type appStep struct {
 	Operation  string
 	Connection string
 	Input      map[string]any
+
+	used []string // credential values sent, hidden from the output
 }
 
 // UnmarshalJSON takes every `with` key: app, operation and connection, and
@@ -278,7 +280,12 @@ func answerEnv(a *answer, input map[string]any) map[string]any {
 }
 
 // Run makes the operation's request(s) and returns the selected output.
-func (s *appStep) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
+func (s *appStep) Run(ctx context.Context, sc *engine.StepContext) (out any, err error) {
+	defer func() {
+		if len(s.used) > 0 { // the engine redacts too; this also covers a token refreshed during the run
+			out = hideCredentials(out, s.used)
+		}
+	}()
 	if err := s.Validate(); err != nil {
 		return nil, engine.Permanent(err)
 	}
@@ -386,6 +393,7 @@ func (s *appStep) call(ctx context.Context, sc *engine.StepContext, client *http
 		if cred != nil {
 			env["auth"] = cred.Values()
 			secrets = cred.Secrets()
+			s.used = append(s.used, secrets...)
 		}
 		req, err := s.build(ctx, sc, env, cred, extraQuery)
 		if err != nil {

@@ -97,3 +97,28 @@ func TestHTTPConnection(t *testing.T) {
 		t.Errorf("no resolver: %v", err)
 	}
 }
+
+// TestConnectionValuesHiddenFromOutput: an API that echoes the credential
+// does not put it in the step's output, even for a token refreshed mid-step.
+func TestConnectionValuesHiddenFromOutput(t *testing.T) {
+	echo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") == "Bearer stale-token-echo" {
+			w.WriteHeader(401)
+			return
+		}
+		fmt.Fprintf(w, `{"you_sent":%q}`, r.Header.Get("Authorization"))
+	}))
+	defer echo.Close()
+	fc := &fakeConns{creds: map[string]*engine.Credential{"api": {Type: engine.ConnOAuth2, Token: "stale-token-echo"}},
+		next: map[string]*engine.Credential{"api": {Type: engine.ConnOAuth2, Token: "fresh-token-echo"}}}
+	sc := testSC(t)
+	sc.Connections = fc
+	out, err := run(t, httpKind, sc, `{"url":"`+echo.URL+`","connection":"api"}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(out); strings.Contains(got, "fresh-token-echo") || !strings.Contains(got, "[redacted]") {
+		t.Errorf("output %s", got)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/secrets"
 )
 
 var httpKind = engine.ActionKind{
@@ -330,8 +331,16 @@ func (h *HTTP) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 		if err != nil && a.Status >= 300 && a.Status < 400 && h.FollowRedirects != nil && !*h.FollowRedirects {
 			err = nil
 		}
+		if cred != nil { // the engine redacts too; this also covers a token refreshed during the run
+			return hideCredentials(a.output(), secrets), err
+		}
 		return a.output(), err
 	}
+}
+
+// hideCredentials redacts a connection's secret values from an output.
+func hideCredentials(out any, values []string) any {
+	return secrets.NewRedactor(values).Value(out)
 }
 
 // resolveConnection returns the credential of the named connection (nil

@@ -41,6 +41,12 @@ func Register(r *engine.Registry) {
 	r.AddAction(storeKind)
 	r.AddAction(logKind)
 	r.AddAction(codeKind)
+	r.AddAction(aiKind)
+	apps, err := NewApps()
+	if err != nil {
+		panic("actions: " + err.Error()) // the embedded app files are tested
+	}
+	r.SetSource(apps)
 }
 
 const (

@@ -107,7 +107,7 @@ func TestRegistry(t *testing.T) {
 	r := engine.NewRegistry()
 	Register(r)
 	kinds := r.Actions()
-	want := []string{"code", "discord", "email", "http", "hubspot", "log", "pipedrive", "slack", "store", "webhook"}
+	want := []string{"ai", "code", "discord", "email", "http", "hubspot", "log", "pipedrive", "slack", "store", "webhook"}
 	var got []string
 	for _, k := range kinds {
 		got = append(got, k.Spec.Kind)

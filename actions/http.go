@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/secrets"
 )
 
 var httpKind = engine.ActionKind{
@@ -38,6 +39,8 @@ var httpKind = engine.ActionKind{
 				Help: "json (default for objects), form (application/x-www-form-urlencoded from an object) or raw (text as is).", Advanced: true},
 			{Name: "auth", Label: "Authentication", Type: engine.FieldObject, Fields: authFields,
 				Help: "Credentials added to the request; use {{ secrets.NAME }} for the values."},
+			{Name: "connection", Label: "Connection", Type: engine.FieldText, Placeholder: "my-api",
+				Help: "The name of a connection (Connections page) whose credentials are added to the request instead of auth; OAuth tokens are refreshed for you."},
 			{Name: "timeout", Label: "Timeout", Type: engine.FieldDuration, Placeholder: "30s",
 				Help: "Give up on this call after this long (the step's own timeout still applies).", Advanced: true},
 			{Name: "follow_redirects", Label: "Follow redirects", Type: engine.FieldBool, Default: true,
@@ -94,6 +97,9 @@ type HTTP struct {
 	BodyType string `json:"body_type,omitempty"`
 	// Auth adds credentials to the request.
 	Auth *Auth `json:"auth,omitempty"`
+	// Connection names a stored connection whose credential is applied
+	// (refreshed before expiry and once on a 401).
+	Connection string `json:"connection,omitempty"`
 	// Timeout bounds this call (the step's timeout still applies).
 	Timeout engine.Duration `json:"timeout,omitempty"`
 	// FollowRedirects (default true) follows up to 10 redirects. When false,
@@ -163,6 +169,9 @@ func (h *HTTP) Validate() error {
 	if h.Auth != nil {
 		if err := h.Auth.validate(); err != nil {
 			return fmt.Errorf("auth: %w", err)
+		}
+		if h.Connection != "" {
+			return errors.New("set auth or connection, not both")
 		}
 	}
 	return nil
@@ -258,8 +267,12 @@ func (h *HTTP) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 		max = defaultMaxResponse
 	}
 
+	cred, err := resolveConnection(ctx, sc, h.Connection)
+	if err != nil {
+		return nil, err
+	}
 	// With oauth2 a cached token the API refuses (401) is dropped and the call
-	// is made once more with a fresh one.
+	// is made once more with a fresh one; a connection is refreshed once.
 	for try := 0; ; try++ {
 		req, err := http.NewRequestWithContext(ctx, method, u.String(), bytesReader(body))
 		if err != nil {
@@ -297,6 +310,10 @@ func (h *HTTP) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 				secrets = append(secrets, tok)
 			}
 		}
+		if cred != nil {
+			cred.Apply(req)
+			secrets = append(secrets, cred.Secrets()...)
+		}
 		a, err := send(client, req, op, max, secrets, now(sc))
 		if a == nil {
 			return nil, err
@@ -305,11 +322,37 @@ func (h *HTTP) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 			dropToken(h.Auth)
 			continue
 		}
+		if err != nil && a.Status == http.StatusUnauthorized && cred != nil && try == 0 {
+			if cred, err = sc.Connections.Refresh(ctx, h.Connection, cred); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err != nil && a.Status >= 300 && a.Status < 400 && h.FollowRedirects != nil && !*h.FollowRedirects {
 			err = nil
 		}
+		if cred != nil { // the engine redacts too; this also covers a token refreshed during the run
+			return hideCredentials(a.output(), secrets), err
+		}
 		return a.output(), err
 	}
+}
+
+// hideCredentials redacts a connection's secret values from an output.
+func hideCredentials(out any, values []string) any {
+	return secrets.NewRedactor(values).Value(out)
+}
+
+// resolveConnection returns the credential of the named connection (nil
+// when name is empty).
+func resolveConnection(ctx context.Context, sc *engine.StepContext, name string) (*engine.Credential, error) {
+	if name == "" {
+		return nil, nil
+	}
+	if sc == nil || sc.Connections == nil {
+		return nil, engine.Permanent(fmt.Errorf("connection %q: connections are not available on this server", name))
+	}
+	return sc.Connections.Credential(ctx, name)
 }
 
 // encodeBody returns the request body and its default Content-Type.

@@ -93,6 +93,9 @@ type Engine struct {
 	keyMu sync.Mutex
 	rkey  []byte // resume URL key
 
+	connsOnce sync.Once
+	conns     *Connections // connections.go; nil when the store or secrets lack support
+
 	startersMu sync.Mutex
 	starters   map[string]context.CancelFunc
 

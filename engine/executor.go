@@ -757,6 +757,7 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 		IdempotencyKey: st.run.ID + ":" + rec.ID,
 		HTTP:           st.e.cfg.HTTP, Dial: st.e.cfg.Dial, KV: st.e.store, Now: st.e.now,
 		Log: func(msg string) { logs = append(logs, msg) }}
+	sc.Connections = st.e.connectionResolver()
 	if readsData(cs.spec) {
 		sc.Data = stepData(env) // a snapshot: parallel branches go on writing steps
 	}

@@ -58,6 +58,9 @@ type Spec struct {
 	Fields []Field `json:"fields"`
 	// Example is a valid `with` object, tested.
 	Example string `json:"example"`
+
+	// App names the app an operation belongs to (app files), for the palette.
+	App string `json:"app,omitempty"`
 }
 
 // Action is a step that does something. Its exported fields are the `with`
@@ -111,6 +114,8 @@ type StepContext struct {
 	Log func(msg string)
 	// Now is the clock.
 	Now func() time.Time
+	// Connections resolves `"connection":"NAME"` to a credential (nil: none).
+	Connections ConnectionResolver
 	// Data is the run's data as plain values, for steps that compute over it
 	// (code): trigger, steps, vars, run, flow, item and index. Never secrets.
 	Data map[string]any

@@ -9,6 +9,7 @@ import (
 type Registry struct {
 	actions  map[string]ActionKind
 	triggers map[string]TriggerKind
+	source   KindSource
 }
 
 // NewRegistry returns a registry holding the engine's control steps.
@@ -71,6 +72,9 @@ func (r *Registry) StepSpecs() []Spec {
 	for _, k := range r.Actions() {
 		out = append(out, k.Spec)
 	}
+	if r.source != nil {
+		out = append(out, r.source.Specs()...)
+	}
 	return out
 }
 
@@ -82,4 +86,33 @@ func IsControl(t string) bool {
 		return true
 	}
 	return false
+}
+
+// KindSource supplies action kinds that can change while the server runs:
+// the operations of app files (built in and imported). It is safe for
+// concurrent use.
+type KindSource interface {
+	// Kind returns the kind of a step type; with is the step's raw `with`
+	// (the generic "app" type names its app and operation there).
+	Kind(stepType string, with []byte) (ActionKind, bool)
+	// Specs lists the source's kinds for the palette and GET /api/v1/kinds.
+	Specs() []Spec
+}
+
+// SetSource adds a source of kinds, consulted after the registered ones.
+func (r *Registry) SetSource(s KindSource) { r.source = s }
+
+// Source returns the source of kinds (nil when none).
+func (r *Registry) Source() KindSource { return r.source }
+
+// ActionFor returns the action kind of a step: a registered kind, else one
+// of the source's.
+func (r *Registry) ActionFor(stepType string, with []byte) (ActionKind, bool) {
+	if k, ok := r.actions[stepType]; ok {
+		return k, true
+	}
+	if r.source != nil {
+		return r.source.Kind(stepType, with)
+	}
+	return ActionKind{}, false
 }

@@ -268,3 +268,22 @@ type DeliveryStore interface {
 	// PruneDeliveries applies the same bounds to every flow.
 	PruneDeliveries(ctx context.Context, keep int, olderThan time.Time) (deleted int, err error)
 }
+
+// ConnectionStore keeps connections (as records whose secret parts the
+// caller has sealed), the states of OAuth authorizations under way, and the
+// app files users imported. It is optional: a Store that implements it has
+// connections and imported apps.
+type ConnectionStore interface {
+	PutConnection(ctx context.Context, name string, record []byte) error
+	GetConnection(ctx context.Context, name string) ([]byte, error)
+	ListConnections(ctx context.Context) ([][]byte, error)
+	DeleteConnection(ctx context.Context, name string) error
+	// PutOAuthState maps a state's hash to the connection it authorizes.
+	PutOAuthState(ctx context.Context, hash, name string) error
+	// TakeOAuthState returns and deletes the mapping in one transaction, so
+	// a state is used once (ErrNotFound when absent).
+	TakeOAuthState(ctx context.Context, hash string) (name string, err error)
+	PutAppFile(ctx context.Context, id string, data []byte) error
+	ListAppFiles(ctx context.Context) (map[string][]byte, error)
+	DeleteAppFile(ctx context.Context, id string) error
+}

@@ -284,7 +284,7 @@ func compileStep(s *Step, p string, reg *Registry, seen map[string]string, ps *P
 					spec = &ControlSpecs[i]
 				}
 			}
-		} else if k, ok := reg.Action(s.Type); ok {
+		} else if k, ok := reg.ActionFor(s.Type, s.With); ok {
 			cs.action = &k
 			spec = &k.Spec
 		} else {

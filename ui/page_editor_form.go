@@ -825,8 +825,16 @@ func palette(specs []engine.Spec) []views.PaletteGroup {
 	titles := map[string]string{"control": "Logic", "action": "Actions", "data": "Data"}
 	order := []string{"control", "action", "data"}
 	byGroup := map[string][]views.PaletteItem{}
+	var apps []string // app operations are grouped by app, after the built-in kinds
 	for _, s := range specs {
 		g := s.Group
+		if s.App != "" {
+			g = "app:" + s.App
+			if _, ok := titles[g]; !ok {
+				titles[g] = s.App
+				apps = append(apps, g)
+			}
+		}
 		if _, ok := titles[g]; !ok {
 			g = "action"
 		}
@@ -836,6 +844,8 @@ func palette(specs []engine.Spec) []views.PaletteGroup {
 		}
 		byGroup[g] = append(byGroup[g], views.PaletteItem{Kind: s.Kind, Title: title, Summary: s.Summary})
 	}
+	sort.Strings(apps)
+	order = append(order, apps...)
 	var out []views.PaletteGroup
 	for _, g := range order {
 		if len(byGroup[g]) > 0 {

@@ -66,6 +66,13 @@ func (s *Server) pageRoutes(app *fiber.App) {
 	app.Post("/secrets", auth, admin, s.secretsSet)
 	app.Post("/secrets/:name/delete", auth, admin, s.secretsDelete)
 
+	app.Get("/connections", auth, s.connectionsPage)
+	app.Post("/connections", auth, editor, s.connectionsCreate)
+	app.Post("/connections/:name/connect", auth, editor, s.connectionConnect)
+	app.Post("/connections/:name/delete", auth, editor, s.connectionDelete)
+	app.Post("/connections/apps/import", auth, editor, s.appsImport)
+	app.Post("/connections/apps/:id/delete", auth, editor, s.appsDelete)
+
 	app.Get("/store", auth, s.storePage)
 	app.Post("/store", auth, editor, s.storeSet)
 	app.Post("/store/delete", auth, editor, s.storeDelete)

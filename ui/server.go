@@ -144,6 +144,7 @@ func (s *Server) routes() {
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/metrics", s.metrics)
+	app.Get("/oauth/callback", s.oauthCallback) // no session: the state authenticates it
 
 	api := app.Group("/api/v1", s.apiAuth)
 	api.Get("/flows", s.apiListFlows)
@@ -171,6 +172,13 @@ func (s *Server) routes() {
 	api.Put("/store/:key", need(engine.RoleEditor), s.apiPutKV)
 	api.Delete("/store/:key", need(engine.RoleEditor), s.apiDeleteKV)
 	api.Get("/kinds", s.apiKinds)
+	api.Get("/connections", s.apiListConnections)
+	api.Post("/connections", need(engine.RoleEditor), s.apiCreateConnection)
+	api.Get("/connections/:name", s.apiGetConnection)
+	api.Delete("/connections/:name", need(engine.RoleEditor), s.apiDeleteConnection)
+	api.Get("/apps", s.apiListApps)
+	api.Post("/apps", need(engine.RoleEditor), s.apiImportApp)
+	api.Delete("/apps/:id", need(engine.RoleEditor), s.apiDeleteApp)
 	api.Use(func(c *fiber.Ctx) error {
 		return s.jsonError(c, fiber.NewError(fiber.StatusNotFound, "no such API route: "+c.Method()+" "+c.Path()))
 	})

@@ -64,6 +64,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	guard := netguard.New(allow)
 	fault := faultFromEnv(logger)
 	reg := newRegistry()
+	actions.LoadImportedApps(ctx, reg, st, logger.Printf)
 	var eng *engine.Engine
 	alerter := alerts.New(alerts.Config{Store: st, Registry: reg, BaseURL: s.baseURL, HTTP: guard.HTTPClient(), Dial: guard.DialContext, Logf: logger.Printf,
 		Secrets: func() map[string]any { return eng.SecretValues() }, Redact: func(m string) string { return eng.Redact(m) },

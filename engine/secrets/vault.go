@@ -20,6 +20,9 @@ type Vault struct {
 	mu     sync.RWMutex
 	values map[string]any
 	red    *Redactor
+	// extra are values hidden although they are not secrets: connections'
+	// keys and tokens, by group (SetExtra).
+	extra map[string][]string
 }
 
 // NewVault loads and decrypts every stored secret.
@@ -37,16 +40,50 @@ func (v *Vault) reload(ctx context.Context) error {
 		return fmt.Errorf("load secrets: %w", err)
 	}
 	values := make(map[string]any, len(all))
-	plain := make([]string, 0, len(all))
 	for n, val := range all {
 		values[n] = val
-		plain = append(plain, val)
 	}
 	v.mu.Lock()
-	v.values, v.red = values, NewRedactor(plain)
+	v.values = values
+	v.red = NewRedactor(v.plainLocked(nil))
 	v.mu.Unlock()
 	return nil
 }
+
+// plainLocked lists the secret values, the extra ones and more; the caller
+// holds mu.
+func (v *Vault) plainLocked(more []string) []string {
+	plain := make([]string, 0, len(v.values)+len(more))
+	for _, x := range v.values {
+		if s, ok := x.(string); ok {
+			plain = append(plain, s)
+		}
+	}
+	for _, vs := range v.extra {
+		plain = append(plain, vs...)
+	}
+	return append(plain, more...)
+}
+
+// SetExtra replaces the group's values that are redacted like secrets
+// although expressions cannot read them (connections' keys and tokens).
+func (v *Vault) SetExtra(group string, values []string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.extra == nil {
+		v.extra = map[string][]string{}
+	}
+	v.extra[group] = append([]string(nil), values...)
+	v.red = NewRedactor(v.plainLocked(nil))
+}
+
+// Seal encrypts plaintext under name with the keyring (connections' secret parts).
+func (v *Vault) Seal(name string, plaintext []byte) ([]byte, error) {
+	return v.kr.Seal(name, plaintext)
+}
+
+// Open decrypts a value Seal sealed under name.
+func (v *Vault) Open(name string, sealed []byte) ([]byte, error) { return v.kr.Open(name, sealed) }
 
 // Set stores a secret encrypted (insert or replace).
 func (v *Vault) Set(ctx context.Context, name, value string) error {
@@ -103,14 +140,13 @@ func (v *Vault) RedactValue(x any) any {
 // derived from secrets (a base64 of "user:" + secret, an upper-cased key).
 func (v *Vault) With(extra []string) engine.Redaction {
 	v.mu.RLock()
-	plain := make([]string, 0, len(v.values)+len(extra))
-	for _, x := range v.values {
-		if s, ok := x.(string); ok {
-			plain = append(plain, s)
-		}
-	}
+	plain := v.plainLocked(extra)
 	v.mu.RUnlock()
-	return NewRedactor(append(plain, extra...))
+	return NewRedactor(plain)
 }
 
-var _ engine.Secrets = (*Vault)(nil)
+var (
+	_ engine.Secrets       = (*Vault)(nil)
+	_ engine.Sealer        = (*Vault)(nil)
+	_ engine.ExtraRedactor = (*Vault)(nil)
+)

@@ -87,7 +87,9 @@ func testNotFound(t *testing.T, st engine.Store) {
 		{"DeleteFlow", func() error { return st.DeleteFlow(ctx, "nope") }},
 		{"GetSample", func() error { _, err := st.GetSample(ctx, "nope"); return err }},
 		{"GetRun", func() error { _, err := st.GetRun(ctx, "nope"); return err }},
-		{"SaveRun", func() error { return st.SaveRun(ctx, &engine.Run{ID: "nope", FlowID: "f", Status: engine.RunSucceeded}) }},
+		{"SaveRun", func() error {
+			return st.SaveRun(ctx, &engine.Run{ID: "nope", FlowID: "f", Status: engine.RunSucceeded})
+		}},
 		{"KVGet", func() error { _, err := st.KVGet(ctx, "nope"); return err }},
 		{"KVDelete", func() error { return st.KVDelete(ctx, "nope") }},
 		{"GetSecret", func() error { _, err := st.GetSecret(ctx, "nope"); return err }},

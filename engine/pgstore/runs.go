@@ -96,8 +96,10 @@ WITH d AS (
 )
 SELECT (SELECT id FROM r), (SELECT run_id FROM dedupe WHERE flow_id = $2 AND key = $8)`
 
+// createSQL creates a run without a dedupe key; a taken id inserts nothing
+// (reported as engine.ErrExists) without aborting the batch's transaction.
 const createSQL = `INSERT INTO runs (id, flow_id, status, pending, created_at, id_time, record, trigger)
-	VALUES ($1, $2, $3, $4, $5, $8, $6, $7)`
+	VALUES ($1, $2, $3, $4, $5, $8, $6, $7) ON CONFLICT (id) DO NOTHING`
 
 // CreateRun stores a new run; see engine.RunStore. An empty r.ID is set to a
 // new ULID and a zero r.CreatedAt to now. Concurrent calls are committed
@@ -129,6 +131,7 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 	idt := idTime(r.ID, r.CreatedAt)
 	var gotID string
 	var dup bool
+	var taken error
 	var queue func(b *pgx.Batch)
 	var read func(br pgx.BatchResults) error
 	if key == "" {
@@ -136,8 +139,11 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 			b.Queue(createSQL, r.ID, r.FlowID, string(r.Status), !r.Status.Final(), r.CreatedAt, data, trig, idt)
 		}
 		read = func(br pgx.BatchResults) error {
-			gotID, dup = r.ID, false
-			_, err := br.Exec()
+			gotID, dup, taken = r.ID, false, nil
+			tag, err := br.Exec()
+			if err == nil && tag.RowsAffected() == 0 {
+				taken = engine.ErrExists
+			}
 			return err
 		}
 	} else {
@@ -165,7 +171,11 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 			return nil
 		}
 	}
-	if err := s.submit(ctx, queue, read); err != nil {
+	err = s.submit(ctx, queue, read)
+	if err == nil {
+		err = taken
+	}
+	if err != nil {
 		return "", false, fmt.Errorf("create run %q: %w", r.ID, err)
 	}
 	if dup && gotID == "" {

@@ -49,6 +49,7 @@ Commands:
   flows validate FILE...               check documents; one line per problem
   backup FILE                          write a consistent copy of the database (server running or not)
   compact                              rewrite the database file to reclaim space (server stopped)
+  store migrate --from DIR --to URL    copy a bbolt data dir into an empty PostgreSQL database
   version                              print the version
 
 Settings (flag, env, default):
@@ -62,6 +63,7 @@ Settings (flag, env, default):
   --retention-max-runs  HOOKFLOW_RETENTION_MAX_RUNS  0     finished runs kept per flow (0: no limit)
   --workers     HOOKFLOW_WORKERS     64      runs executing at once
   --metrics-token HOOKFLOW_METRICS_TOKEN (none) bearer token /metrics requires
+  --store       HOOKFLOW_STORE       bolt    or postgres://user:pass@host:5432/db (preview: one node)
 `
 
 // run is the whole program: it parses args and returns the exit code.
@@ -95,6 +97,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdBackup(ctx, args, stdout)
 	case "compact":
 		err = cmdCompact(ctx, args, stdout)
+	case "store":
+		err = cmdStore(ctx, args, stdout)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "hookflow", version)
 	case "help", "-h", "--help":
@@ -121,7 +125,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // valueFlags are the setting flags that take a value in the next word.
 var valueFlags = map[string]bool{"addr": true, "data": true, "base-url": true, "secret-key": true,
 	"allow-nets": true, "max-body": true, "retention-max-age": true, "retention-max-runs": true, "workers": true,
-	"metrics-token": true}
+	"metrics-token": true, "store": true}
 
 // commandFirst moves setting flags that come before the command word behind
 // it: `hookflow --data d token create` is `hookflow token create --data d`.

@@ -17,7 +17,6 @@ import (
 
 	"github.com/hookflow/hookflow/actions"
 	"github.com/hookflow/hookflow/engine"
-	"github.com/hookflow/hookflow/engine/boltstore"
 	"github.com/hookflow/hookflow/engine/netguard"
 	"github.com/hookflow/hookflow/triggers"
 	"github.com/hookflow/hookflow/ui"
@@ -109,7 +108,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // serveControl answers the local CLI on a unix socket in the data dir (mode
 // 0600): `hookflow backup` streams a hot, consistent copy through it while the
 // server holds the database lock.
-func serveControl(st *boltstore.Store, path string, logger *log.Logger) (*http.Server, error) {
+func serveControl(st engine.Store, path string, logger *log.Logger) (*http.Server, error) {
 	_ = os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {

@@ -147,6 +147,10 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	}
 	if err := pool.Ping(ctx); err != nil {
 		pool.Close()
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && (pe.Code == "28P01" || pe.Code == "28000") {
+			return nil, fmt.Errorf("PostgreSQL at %s refused the login: %s (check the user and password in the connection string)", where, pe.Message)
+		}
 		return nil, fmt.Errorf("cannot reach PostgreSQL at %s: %s", where, redactConnectError(err, cfg.ConnConfig.Password))
 	}
 	if err := migrate(ctx, pool); err != nil {
@@ -167,10 +171,6 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 // redactConnectError explains a connection failure without the password.
 func redactConnectError(err error, password string) string {
 	msg := err.Error()
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "28P01" {
-		msg = "password authentication failed for user " + strconv.Quote(pe.Message[strings.LastIndex(pe.Message, " ")+1:]) + " (check the user and password in the connection string)"
-	}
 	if password != "" {
 		msg = strings.ReplaceAll(msg, password, "xxxxx")
 	}

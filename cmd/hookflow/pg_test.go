@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-		"path/filepath"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"

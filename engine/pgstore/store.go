@@ -375,22 +375,19 @@ func (s *Store) commit(batch []*op) {
 	}
 }
 
-// runBatch sends every op's statements in one transaction. failed is the
+// runBatch sends every op's statements in one round trip as one implicit
+// transaction (a pgx.Batch outside BEGIN: PostgreSQL commits it at the
+// batch's Sync, or rolls it all back when a statement fails). failed is the
 // index of the op whose statement failed (with its error), or -1 when the
-// transaction itself failed (err) or committed (nil).
+// batch itself failed (err) or committed (nil).
 func (s *Store) runBatch(ops []*op) (failed int, opErr, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return -1, nil, err
-	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit it is a no-op
 	b := &pgx.Batch{}
 	for _, o := range ops {
 		o.queue(b)
 	}
-	br := tx.SendBatch(ctx, b)
+	br := s.pool.SendBatch(ctx, b)
 	failed = -1
 	for i, o := range ops {
 		if err := safeRead(o, br); err != nil {
@@ -402,15 +399,13 @@ func (s *Store) runBatch(ops []*op) (failed int, opErr, err error) {
 			break
 		}
 	}
+	// Close reads up to the server's ReadyForQuery, after the commit.
 	cerr := br.Close()
 	if failed >= 0 {
 		return failed, opErr, errOpFailed
 	}
 	if cerr != nil {
 		return -1, nil, cerr
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return -1, nil, err
 	}
 	return -1, nil, nil
 }

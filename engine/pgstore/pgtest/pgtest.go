@@ -50,10 +50,10 @@ type Cluster struct {
 
 // binDir finds the server binaries.
 func binDir() (string, error) {
-	if d := os.Getenv("HOOKFLOW_PG_BIN"); d != "" {
-		return d, nil
-	}
 	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	if d := os.Getenv("HOOKFLOW_PG_BIN"); d != "" {
+		dirs = []string{d}
+	}
 	sort.Slice(dirs, func(i, j int) bool { return version(dirs[i]) > version(dirs[j]) })
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {

@@ -11,13 +11,16 @@
 //
 // # Writes: group commit
 //
-// As in boltstore, the hot writes (CreateRun, SaveRun, Ping) go through one
-// writer goroutine: it takes one op, drains every other op already waiting
-// (up to maxBatch), sends them all as one pgx.Batch inside ONE transaction
-// and wakes every caller after COMMIT returned — synchronous_commit is left
-// as the server has it (on), so an acknowledged run is on the database's
-// disk. An op whose statement fails (a taken run id) gets its error and the
-// rest of the batch is run again without it. Dedupe is exact: the dedupe
+// As in boltstore, the hot writes (CreateRun, SaveRun, Ping) go through
+// writer goroutines: a writer takes one op, drains every other op already
+// waiting (up to maxBatch), sends them all as one pgx.Batch — one round trip,
+// one implicit transaction — and wakes every caller once the commit is
+// confirmed; synchronous_commit is left as the server has it (on), so an
+// acknowledged run is on the database's disk. A few writers (writers) run at
+// once, so that a batch collects while the previous one waits for its fsync.
+// An op whose statement fails gets its error and the rest of the batch is
+// run again without it (a taken run id without a dedupe key does not fail
+// the statement: it inserts nothing and reports engine.ErrExists). Dedupe is exact: the dedupe
 // table's primary key and INSERT … ON CONFLICT decide, never a read first.
 // Other writes are small transactions of their own on the pool.
 //
@@ -61,6 +64,12 @@ const (
 	maxFailingPasses = 4
 	// batchTimeout bounds one batch's round trips and commit.
 	batchTimeout = 30 * time.Second
+	// writers is how many batches may be in flight at once, each on its own
+	// connection: while one waits for its commit, the next collects the
+	// calls that arrive meanwhile. Callers' writes are independent (a caller
+	// waits for its write before its next), so batches may commit in any
+	// order.
+	writers = 4
 	// connectTimeout bounds each connection attempt unless the URL sets one.
 	connectTimeout = 5 * time.Second
 )
@@ -72,7 +81,7 @@ type Options struct {
 	// MaxPending is how many writes may wait for the writer before new ones are
 	// refused with engine.ErrUnavailable (default 20000).
 	MaxPending int
-	// MaxConns sizes the connection pool (default: pgxpool's, at least 8).
+	// MaxConns sizes the connection pool (default: the URL's pool_max_conns, else 16).
 	MaxConns int32
 }
 
@@ -138,8 +147,8 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	}
 	if opts.MaxConns > 0 {
 		cfg.MaxConns = opts.MaxConns
-	} else if cfg.MaxConns < 8 {
-		cfg.MaxConns = 8
+	} else if !strings.Contains(connString, "pool_max_conns") && cfg.MaxConns < 16 {
+		cfg.MaxConns = 16 // the writers' connections plus readers
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -164,7 +173,18 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 		ops:      make(chan *op, opts.MaxPending),
 		done:     make(chan struct{}),
 	}
-	go s.writer()
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.writer()
+		}()
+	}
+	go func() {
+		wg.Wait()
+		close(s.done)
+	}()
 	return s, nil
 }
 
@@ -319,9 +339,9 @@ func (s *Store) noteFail(err error) {
 	s.lastFailErr.Store(err.Error())
 }
 
-// writer commits the pending ops in batches until ops is closed and drained.
+// writer commits the pending ops in batches until ops is closed and drained;
+// several run at once (writers).
 func (s *Store) writer() {
-	defer close(s.done)
 	batch := make([]*op, 0, 64)
 	for first := range s.ops {
 		batch = append(batch[:0], first)

@@ -47,14 +47,15 @@ Commands:
   flows import FILE...                 store flow documents (insert or replace by id)
   flows export [ID...]                 print flow documents as JSON
   flows validate FILE...               check documents; one line per problem
+  store migrate --from DIR --to URL    copy a bbolt data dir into an empty PostgreSQL database
   backup FILE                          write a consistent copy of the database (server running or not)
   compact                              rewrite the database file to reclaim space (server stopped)
-  store migrate --from DIR --to URL    copy a bbolt data dir into an empty PostgreSQL database
   version                              print the version
 
 Settings (flag, env, default):
   --addr        HOOKFLOW_ADDR        :8080
   --data        HOOKFLOW_DATA        ./hookflow-data
+  --store       HOOKFLOW_STORE       bolt    or postgres://user:pass@host:5432/db (preview: one node)
   --base-url    HOOKFLOW_BASE_URL    http://localhost:8080
   --secret-key  HOOKFLOW_SECRET_KEY  (generated into the data dir)
   --allow-nets  HOOKFLOW_ALLOW_NETS  (none) CIDRs outgoing calls may reach besides public addresses
@@ -63,7 +64,6 @@ Settings (flag, env, default):
   --retention-max-runs  HOOKFLOW_RETENTION_MAX_RUNS  0     finished runs kept per flow (0: no limit)
   --workers     HOOKFLOW_WORKERS     64      runs executing at once
   --metrics-token HOOKFLOW_METRICS_TOKEN (none) bearer token /metrics requires
-  --store       HOOKFLOW_STORE       bolt    or postgres://user:pass@host:5432/db (preview: one node)
 `
 
 // run is the whole program: it parses args and returns the exit code.
@@ -123,9 +123,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // valueFlags are the setting flags that take a value in the next word.
-var valueFlags = map[string]bool{"addr": true, "data": true, "base-url": true, "secret-key": true,
+var valueFlags = map[string]bool{"addr": true, "data": true, "store": true, "base-url": true, "secret-key": true,
 	"allow-nets": true, "max-body": true, "retention-max-age": true, "retention-max-runs": true, "workers": true,
-	"metrics-token": true, "store": true}
+	"metrics-token": true}
 
 // commandFirst moves setting flags that come before the command word behind
 // it: `hookflow --data d token create` is `hookflow token create --data d`.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/hookflow/hookflow/actions"
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/boltstore"
 	"github.com/hookflow/hookflow/engine/netguard"
 	"github.com/hookflow/hookflow/triggers"
 	"github.com/hookflow/hookflow/ui"
@@ -73,7 +74,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		eng.Close(time.Second)
 		return fmt.Errorf("listen on %s: %w", s.addr, err)
 	}
-	ctl, err := serveControl(st, filepath.Join(s.data, "hookflow.sock"), logger)
+	var ctl *http.Server
+	if bst, ok := st.(*boltstore.Store); ok { // PostgreSQL is backed up with pg_dump
+		ctl, err = serveControl(bst, filepath.Join(s.data, "hookflow.sock"), logger)
+	}
 	if err != nil {
 		logger.Printf("control socket unavailable (hot backup through the CLI will not work): %v", err)
 	}
@@ -108,7 +112,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // serveControl answers the local CLI on a unix socket in the data dir (mode
 // 0600): `hookflow backup` streams a hot, consistent copy through it while the
 // server holds the database lock.
-func serveControl(st engine.Store, path string, logger *log.Logger) (*http.Server, error) {
+func serveControl(st *boltstore.Store, path string, logger *log.Logger) (*http.Server, error) {
 	_ = os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {

@@ -127,6 +127,17 @@ func (s *settings) boltOnly(instead string) error {
 	return nil
 }
 
+// redactURL hides the password of a URL-like setting.
+func redactURL(v string) string {
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return v
+}
+
 // pgOpenTimeout bounds connecting to PostgreSQL and migrating its schema.
 const pgOpenTimeout = 15 * time.Second
 
@@ -215,13 +226,3 @@ func (e *validationFailed) Error() string { return fmt.Sprintf("%d problems", e.
 
 func trimLine(s string) string { return strings.TrimRight(s, "\r\n") }
 
-// redactURL hides the password of a URL-like setting.
-func redactURL(v string) string {
-	if u, err := url.Parse(v); err == nil && u.User != nil {
-		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			return u.String()
-		}
-	}
-	return v
-}

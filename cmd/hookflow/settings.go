@@ -225,4 +225,3 @@ type validationFailed struct{ n int }
 func (e *validationFailed) Error() string { return fmt.Sprintf("%d problems", e.n) }
 
 func trimLine(s string) string { return strings.TrimRight(s, "\r\n") }
-

@@ -138,6 +138,13 @@ func redactURL(v string) string {
 	return v
 }
 
+// store is what the commands and the server use of a store; boltstore and
+// pgstore implement it. (Merged with main: add engine.DeliveryStore here,
+// which alerts needs.)
+type store interface {
+	engine.Store
+}
+
 // pgOpenTimeout bounds connecting to PostgreSQL and migrating its schema.
 const pgOpenTimeout = 15 * time.Second
 
@@ -151,7 +158,7 @@ const pgOpenTimeout = 15 * time.Second
 // password: an error naming the host, never the password), creates or
 // migrates the schema, and checks the secret key against the database's in
 // the same way.
-func (s *settings) openStore(obs engine.Observer) (engine.Store, error) {
+func (s *settings) openStore(obs engine.Observer) (store, error) {
 	if err := os.MkdirAll(s.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", s.data, err)
 	}

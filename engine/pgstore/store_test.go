@@ -226,7 +226,8 @@ func TestGroupCommit(t *testing.T) {
 }
 
 // TestDatabaseDown: with the server stopped, writes fail with
-// engine.ErrUnavailable and Ping fails; nothing hangs.
+// engine.ErrUnavailable and Ping fails, nothing hangs; once it is back, the
+// same store works again (the pool reconnects) and Ping recovers.
 func TestDatabaseDown(t *testing.T) {
 	if cluster == nil {
 		pgtest.DB(t, cluster) // skips or fails
@@ -249,7 +250,7 @@ func TestDatabaseDown(t *testing.T) {
 	if _, _, err := st.CreateRun(ctx, &engine.Run{FlowID: "f"}, "k", time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	own.Stop()
+	own.Pause()
 	if _, _, err := st.CreateRun(ctx, &engine.Run{FlowID: "f"}, "", 0); !errors.Is(err, engine.ErrUnavailable) {
 		t.Fatalf("create run with the database down: %v", err)
 	}
@@ -258,5 +259,21 @@ func TestDatabaseDown(t *testing.T) {
 	}
 	if err := st.KVSet(ctx, "k", 1, 0); !errors.Is(err, engine.ErrUnavailable) {
 		t.Fatalf("kv set with the database down: %v", err)
+	}
+	if err := own.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	id, dup, err := st.CreateRun(ctx, &engine.Run{FlowID: "f"}, "k2", time.Hour)
+	if err != nil || dup {
+		t.Fatalf("create run after the database returned: %v dup %v", err, dup)
+	}
+	if _, dup, _ := st.CreateRun(ctx, &engine.Run{FlowID: "f"}, "k", time.Hour); !dup {
+		t.Fatal("the dedupe entry written before the outage is gone")
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Fatalf("ping after the database returned: %v", err)
+	}
+	if _, err := st.GetRun(ctx, id); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -136,30 +136,45 @@ func Start() (*Cluster, error) {
 		if c.Port, err = freePort(); err != nil {
 			return fail(err)
 		}
-		opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200", c.Port, filepath.Join(dir, "sock"))
-		start := exec.Command(filepath.Join(bin, "pg_ctl"), "start", "-w", "-t", "60", "-D", filepath.Join(dir, "data"),
-			"-l", filepath.Join(dir, "log"), "-o", opts)
-		if err := asPostgres(start, dir); err != nil {
-			return fail(err)
-		}
-		out, err := start.CombinedOutput()
+		err = c.startServer()
 		if err == nil {
 			break
 		}
 		if try == 2 {
-			return fail(fmt.Errorf("pg_ctl start: %w: %s", err, out))
+			return fail(err)
 		}
-	}
-	pidFile, err := os.ReadFile(filepath.Join(dir, "data", "postmaster.pid"))
-	if err != nil {
-		return fail(err)
-	}
-	c.pid, err = strconv.Atoi(strings.SplitN(string(pidFile), "\n", 2)[0])
-	if err != nil {
-		return fail(fmt.Errorf("postmaster.pid: %w", err))
 	}
 	return c, nil
 }
+
+// startServer runs pg_ctl start on c.Port and records the server's PID.
+func (c *Cluster) startServer() error {
+	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=200", c.Port, filepath.Join(c.Dir, "sock"))
+	start := exec.Command(filepath.Join(c.bin, "pg_ctl"), "start", "-w", "-t", "60", "-D", filepath.Join(c.Dir, "data"),
+		"-l", filepath.Join(c.Dir, "log"), "-o", opts)
+	if err := asPostgres(start, c.Dir); err != nil {
+		return err
+	}
+	if out, err := start.CombinedOutput(); err != nil {
+		return fmt.Errorf("pg_ctl start: %w: %s", err, out)
+	}
+	pidFile, err := os.ReadFile(filepath.Join(c.Dir, "data", "postmaster.pid"))
+	if err != nil {
+		return err
+	}
+	c.pid, err = strconv.Atoi(strings.SplitN(string(pidFile), "\n", 2)[0])
+	if err != nil {
+		return fmt.Errorf("postmaster.pid: %w", err)
+	}
+	return nil
+}
+
+// Pause stops the server by its PID, keeping its data; Resume starts it
+// again on the same port.
+func (c *Cluster) Pause() { c.stopServer() }
+
+// Resume starts a paused server again on its port.
+func (c *Cluster) Resume() error { return c.startServer() }
 
 // URL is the connection string of database db as the superuser.
 func (c *Cluster) URL(db string) string {
@@ -187,6 +202,12 @@ func (c *Cluster) Stop() {
 	if c == nil {
 		return
 	}
+	c.stopServer()
+	os.RemoveAll(c.Dir)
+}
+
+// stopServer signals the postmaster (fast shutdown) and waits until it is gone.
+func (c *Cluster) stopServer() {
 	if p, err := os.FindProcess(c.pid); err == nil && c.pid > 0 {
 		_ = p.Signal(syscall.SIGINT)
 		deadline := time.Now().Add(30 * time.Second)
@@ -197,7 +218,7 @@ func (c *Cluster) Stop() {
 			_ = p.Signal(syscall.SIGKILL)
 		}
 	}
-	os.RemoveAll(c.Dir)
+	c.pid = 0
 }
 
 // Main runs a test binary's tests with a cluster in *c: it skips (leaving

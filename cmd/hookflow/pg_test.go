@@ -143,6 +143,66 @@ func TestPostgres(t *testing.T) {
 		}
 	})
 
+	t.Run("database down while serving", func(t *testing.T) {
+		dbURL := newDB(t, c)
+		data := t.TempDir()
+		t.Setenv("HOOKFLOW_STORE", dbURL)
+		importFlows(t, data, pgFlow)
+		tok, errOut, code := cli(t, data, "", "token", "create", "--name", "t")
+		if code != 0 {
+			t.Fatalf("token create: %s", errOut)
+		}
+		tok = strings.TrimSpace(tok)
+		addr := freeAddr(t)
+		srv := startServer(t, data, addr, "HOOKFLOW_STORE="+dbURL)
+		defer srv.stop()
+		postMany(t, srv, tok, "before", 3)
+
+		c.Pause()
+		resumed := false
+		defer func() {
+			if !resumed {
+				_ = c.Resume()
+			}
+		}()
+		req, _ := http.NewRequest("POST", "http://"+addr+"/hooks/pg", strings.NewReader(`{"kind":"down"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Event-Id", "down-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("webhook with the database down: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		if resp, err := http.Get("http://" + addr + "/healthz"); err != nil || resp.StatusCode != 503 {
+			t.Fatalf("/healthz with the database down: %v %v", resp, err)
+		}
+
+		if err := c.Resume(); err != nil {
+			t.Fatal(err)
+		}
+		resumed = true
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			code, out := postEvent(t, addr, "down-1", "down")
+			if code == 202 {
+				if run := waitRun(t, srv, tok, out["run_id"].(string), 15*time.Second); run["status"] != "succeeded" {
+					t.Fatalf("run after the database returned: %v", run["status"])
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("webhooks still refused after the database returned: %d %v", code, out)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if resp, err := http.Get("http://" + addr + "/healthz"); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("/healthz after the database returned: %v %v", resp, err)
+		}
+	})
+
 	t.Run("refusals", func(t *testing.T) {
 		dbURL := newDB(t, c)
 		data := t.TempDir()

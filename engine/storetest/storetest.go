@@ -265,7 +265,7 @@ func testDedupe(t *testing.T, st engine.Store) {
 		{"same key in window", "f", "evt-1", time.Hour, 0, true},
 		{"never expiring", "f", "evt-2", 0, 0, true},
 		{"long key hashed", "f", long, time.Hour, 0, true},
-		{"expired window", "f", "evt-3", 30 * time.Millisecond, 80 * time.Millisecond, false},
+		{"expired window", "f", "evt-3", 400 * time.Millisecond, 800 * time.Millisecond, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -603,7 +603,7 @@ func testKV(t *testing.T, st engine.Store) {
 		t.Fatalf("deleted key: %v", err)
 	}
 	// TTL: a short-lived key reads as missing once expired, everywhere.
-	must(t, st.KVSet(ctx, "p/short", 1, 30*time.Millisecond))
+	must(t, st.KVSet(ctx, "p/short", 1, 400*time.Millisecond))
 	it, err := st.KVGet(ctx, "p/short")
 	must(t, err)
 	if it.ExpiresAt == nil || it.ExpiresAt.Sub(time.Now()) > time.Second {
@@ -612,7 +612,7 @@ func testKV(t *testing.T, st engine.Store) {
 	for _, k := range []string{"p/c", "p/a", "p/b", "q/a", "p"} {
 		must(t, st.KVSet(ctx, k, k, time.Hour))
 	}
-	time.Sleep(80 * time.Millisecond)
+	time.Sleep(800 * time.Millisecond)
 	if _, err := st.KVGet(ctx, "p/short"); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("expired key: %v", err)
 	}

@@ -16,7 +16,7 @@ import (
 
 // Counts returns how many rows each table holds.
 func (s *Store) Counts(ctx context.Context) (map[string]int, error) {
-	tables := []string{"flows", "flow_versions", "samples", "runs", "dedupe", "kv", "secrets", "meta", "trigger_state", "users", "tokens", "sessions"}
+	tables := []string{"flows", "flow_versions", "samples", "runs", "runs_pending", "dedupe", "kv", "secrets", "meta", "trigger_state", "users", "tokens", "sessions"}
 	out := make(map[string]int, len(tables))
 	for _, t := range tables {
 		var n int
@@ -59,6 +59,7 @@ func (s *Store) ImportFlow(ctx context.Context, current *engine.Flow, versions [
 // ImportRuns stores runs as they are, in one COPY.
 func (s *Store) ImportRuns(ctx context.Context, runs []*engine.Run) error {
 	rows := make([][]any, 0, len(runs))
+	var pending [][]any
 	for _, r := range runs {
 		data, err := encodeRun(r)
 		if err != nil {
@@ -68,12 +69,21 @@ func (s *Store) ImportRuns(ctx context.Context, runs []*engine.Run) error {
 		if err != nil {
 			return fmt.Errorf("import run %q: %w", r.ID, err)
 		}
-		rows = append(rows, []any{r.ID, r.FlowID, string(r.Status), !r.Status.Final(), r.CreatedAt, idTime(r.ID, r.CreatedAt), data, trig})
+		rows = append(rows, []any{r.ID, r.FlowID, string(r.Status), r.CreatedAt, idTime(r.ID, r.CreatedAt), data, trig})
+		if !r.Status.Final() {
+			pending = append(pending, []any{r.ID})
+		}
 	}
-	_, err := s.pool.CopyFrom(ctx, pgx.Identifier{"runs"},
-		[]string{"id", "flow_id", "status", "pending", "created_at", "id_time", "record", "trigger"}, pgx.CopyFromRows(rows))
+	err := s.txn(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"runs"},
+			[]string{"id", "flow_id", "status", "created_at", "id_time", "record", "trigger"}, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"runs_pending"}, []string{"id"}, pgx.CopyFromRows(pending))
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("import %d runs: %w", len(runs), s.fail(err))
+		return fmt.Errorf("import %d runs: %w", len(runs), err)
 	}
 	return nil
 }

@@ -31,9 +31,9 @@ func (s *Store) ClaimRuns(ctx context.Context, owner string, lease time.Duration
 		return nil, fmt.Errorf("claim runs: %w", errInvalid("empty owner, lease or limit"))
 	}
 	rows, err := s.pool.Query(ctx, `WITH c AS (
-			SELECT id, lease_owner FROM runs
-			WHERE pending AND (lease_owner IS NULL OR lease_expires_at <= now())
-			ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED
+			SELECT r.id, r.lease_owner FROM runs_pending p JOIN runs r USING (id)
+			WHERE r.lease_owner IS NULL OR r.lease_expires_at <= now()
+			ORDER BY r.id LIMIT $3 FOR UPDATE OF r SKIP LOCKED
 		)
 		UPDATE runs r SET lease_owner = $1, lease_expires_at = now() + $2::interval
 		FROM c WHERE r.id = c.id
@@ -64,7 +64,7 @@ func (s *Store) RenewLeases(ctx context.Context, owner string, ids []string, lea
 		return nil, nil
 	}
 	rows, err := s.pool.Query(ctx, `UPDATE runs SET lease_expires_at = now() + $3::interval
-		WHERE id = ANY($2) AND lease_owner = $1 AND pending RETURNING id`, owner, ids, lease)
+		WHERE id = ANY($2) AND lease_owner = $1 AND EXISTS (SELECT 1 FROM runs_pending p WHERE p.id = runs.id) RETURNING id`, owner, ids, lease)
 	if err != nil {
 		return nil, fmt.Errorf("renew leases: %w", s.fail(err))
 	}

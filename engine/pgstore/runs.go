@@ -80,9 +80,10 @@ func decodeRun(record, trigger []byte) (*engine.Run, error) {
 }
 
 // The statement that creates a run with a dedupe key: the dedupe row is
-// inserted, or an expired one taken over, and the run inserted only then;
-// otherwise the first run's id is returned. ON CONFLICT on the primary key
-// makes this exact under any concurrency.
+// inserted, or an expired one taken over, and the run inserted only then
+// (with its runs_pending entry while $4, pending); otherwise the first run's
+// id is returned. ON CONFLICT on the primary key makes this exact under any
+// concurrency.
 const createDedupedSQL = `
 WITH d AS (
 	INSERT INTO dedupe (flow_id, key, run_id, expires_at) VALUES ($2, $8, $1, $9)
@@ -90,16 +91,38 @@ WITH d AS (
 	WHERE dedupe.expires_at <= $10
 	RETURNING run_id
 ), r AS (
-	INSERT INTO runs (id, flow_id, status, pending, created_at, id_time, record, trigger)
-	SELECT $1, $2, $3, $4, $5, $11, $6, $7 WHERE EXISTS (SELECT 1 FROM d)
+	INSERT INTO runs (id, flow_id, status, created_at, id_time, record, trigger)
+	SELECT $1, $2, $3, $5, $11, $6, $7 WHERE EXISTS (SELECT 1 FROM d)
 	RETURNING id
+), p AS (
+	INSERT INTO runs_pending (id) SELECT id FROM r WHERE $4::boolean
 )
 SELECT (SELECT id FROM r), (SELECT run_id FROM dedupe WHERE flow_id = $2 AND key = $8)`
 
 // createSQL creates a run without a dedupe key; a taken id inserts nothing
-// (reported as engine.ErrExists) without aborting the batch's transaction.
-const createSQL = `INSERT INTO runs (id, flow_id, status, pending, created_at, id_time, record, trigger)
-	VALUES ($1, $2, $3, $4, $5, $8, $6, $7) ON CONFLICT (id) DO NOTHING`
+// (counted 0, reported as engine.ErrExists) without aborting the batch's
+// transaction.
+const createSQL = `
+WITH r AS (
+	INSERT INTO runs (id, flow_id, status, created_at, id_time, record, trigger)
+	VALUES ($1, $2, $3, $5, $8, $6, $7) ON CONFLICT (id) DO NOTHING
+	RETURNING id
+), p AS (
+	INSERT INTO runs_pending (id) SELECT id FROM r WHERE $4::boolean
+)
+SELECT count(*) FROM r`
+
+// saveSQL checkpoints a run and keeps runs_pending in step with its status
+// ($3: pending); it counts the runs updated (0: not found).
+const saveSQL = `
+WITH u AS (
+	UPDATE runs SET status = $2, record = $4 WHERE id = $1 RETURNING id
+), ins AS (
+	INSERT INTO runs_pending (id) SELECT id FROM u WHERE $3::boolean ON CONFLICT DO NOTHING
+), del AS (
+	DELETE FROM runs_pending WHERE id = $1 AND NOT $3::boolean
+)
+SELECT count(*) FROM u`
 
 // CreateRun stores a new run; see engine.RunStore. An empty r.ID is set to a
 // new ULID and a zero r.CreatedAt to now. Concurrent calls are committed
@@ -140,8 +163,9 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 		}
 		read = func(br pgx.BatchResults) error {
 			gotID, dup, taken = r.ID, false, nil
-			tag, err := br.Exec()
-			if err == nil && tag.RowsAffected() == 0 {
+			var n int
+			err := br.QueryRow().Scan(&n)
+			if err == nil && n == 0 {
 				taken = engine.ErrExists
 			}
 			return err
@@ -205,11 +229,11 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 	}
 	var found bool
 	err = s.submit(ctx, func(b *pgx.Batch) {
-		b.Queue("UPDATE runs SET status = $2, pending = $3, record = $4 WHERE id = $1",
-			r.ID, string(r.Status), !r.Status.Final(), data)
+		b.Queue(saveSQL, r.ID, string(r.Status), !r.Status.Final(), data)
 	}, func(br pgx.BatchResults) error {
-		tag, err := br.Exec()
-		found = tag.RowsAffected() == 1
+		var n int
+		err := br.QueryRow().Scan(&n)
+		found = n == 1
 		return err
 	})
 	if err == nil && !found {
@@ -349,7 +373,7 @@ func (m *textMatcher) body(body any) bool {
 // PendingRuns returns every run whose status is queued, running or waiting,
 // oldest first.
 func (s *Store) PendingRuns(ctx context.Context) ([]*engine.Run, error) {
-	rows, err := s.pool.Query(ctx, "SELECT record, trigger FROM runs WHERE pending ORDER BY id")
+	rows, err := s.pool.Query(ctx, "SELECT r.record, r.trigger FROM runs_pending p JOIN runs r USING (id) ORDER BY id")
 	if err != nil {
 		return nil, fmt.Errorf("pending runs: %w", s.fail(err))
 	}
@@ -431,9 +455,9 @@ func (s *Store) PruneRuns(ctx context.Context, flowID string, olderThan time.Tim
 	total := 0
 	for {
 		tag, err := s.pool.Exec(ctx, `WITH ranked AS (
-				SELECT id, pending, id_time, row_number() OVER (ORDER BY id DESC) AS rn FROM runs WHERE flow_id = $1
+				SELECT id, id_time, row_number() OVER (ORDER BY id DESC) AS rn FROM runs WHERE flow_id = $1
 			), victims AS (
-				SELECT id FROM ranked WHERE NOT pending
+				SELECT id FROM ranked WHERE NOT EXISTS (SELECT 1 FROM runs_pending p WHERE p.id = ranked.id)
 				  AND (($2 > 0 AND rn > $2) OR ($3::timestamptz IS NOT NULL AND id_time < $3))
 				LIMIT $4
 			)

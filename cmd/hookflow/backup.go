@@ -52,6 +52,9 @@ func cmdBackup(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func writeBackup(ctx context.Context, s *settings, w io.Writer) (int64, error) {
+	if err := s.boltOnly("back it up with pg_dump --format=custom (consistent while servers run) and restore with pg_restore"); err != nil {
+		return 0, err
+	}
 	if _, err := os.Stat(s.dbPath()); err != nil {
 		return 0, fmt.Errorf("no database at %s: %w", s.dbPath(), err)
 	}
@@ -87,6 +90,9 @@ func cmdCompact(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlags("compact", &s)
 	if _, err := s.parse(fs, args); err != nil {
 		return err
+	}
+	if err := s.boltOnly("PostgreSQL reclaims space itself (autovacuum; VACUUM FULL by hand)"); err != nil {
+		return fmt.Errorf("compact: %w", err)
 	}
 	before, after, err := boltstore.Compact(s.dbPath(), 2*time.Second)
 	if err != nil {

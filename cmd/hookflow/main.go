@@ -44,6 +44,7 @@ Commands:
   flows import FILE...                 store flow documents (insert or replace by id)
   flows export [ID...]                 print flow documents as JSON
   flows validate FILE...               check documents; one line per problem
+  store migrate --from DIR --to URL    copy a bbolt data dir into an empty PostgreSQL database
   backup FILE                          write a consistent copy of the database (server running or not)
   compact                              rewrite the database file to reclaim space (server stopped)
   version                              print the version, commit and build date
@@ -52,6 +53,7 @@ Commands:
 Settings (flag, env, default):
   --addr        HOOKFLOW_ADDR        :8080
   --data        HOOKFLOW_DATA        ./hookflow-data
+  --store       HOOKFLOW_STORE       bolt    or postgres://user:pass@host:5432/db (preview: one node)
   --base-url    HOOKFLOW_BASE_URL    http://localhost:8080
   --secret-key  HOOKFLOW_SECRET_KEY  (generated into the data dir)
   --allow-nets  HOOKFLOW_ALLOW_NETS  (none) CIDRs outgoing calls may reach besides public addresses
@@ -95,6 +97,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdBackup(ctx, args, stdout)
 	case "compact":
 		err = cmdCompact(ctx, args, stdout)
+	case "store":
+		err = cmdStore(ctx, args, stdout)
 	case "version", "--version":
 		printVersion(stdout)
 	case "healthcheck":
@@ -121,7 +125,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // valueFlags are the setting flags that take a value in the next word.
-var valueFlags = map[string]bool{"addr": true, "data": true, "base-url": true, "secret-key": true,
+var valueFlags = map[string]bool{"addr": true, "data": true, "store": true, "base-url": true, "secret-key": true,
 	"allow-nets": true, "max-body": true, "retention-max-age": true, "retention-max-runs": true, "workers": true,
 	"metrics-token": true, "trusted-proxies": true}
 

@@ -88,7 +88,10 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		eng.Close(time.Second)
 		return fmt.Errorf("listen on %s: %w", s.addr, err)
 	}
-	ctl, err := serveControl(st, filepath.Join(s.data, "hookflow.sock"), logger)
+	var ctl *http.Server
+	if bst, ok := st.(*boltstore.Store); ok { // PostgreSQL is backed up with pg_dump
+		ctl, err = serveControl(bst, filepath.Join(s.data, "hookflow.sock"), logger)
+	}
 	if err != nil {
 		logger.Printf("control socket unavailable (hot backup through the CLI will not work): %v", err)
 	}

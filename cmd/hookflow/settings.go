@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/boltstore"
+	"github.com/hookflow/hookflow/engine/pgstore"
 	"github.com/hookflow/hookflow/engine/secrets"
 )
 
@@ -25,6 +27,8 @@ type settings struct {
 	baseURL   string
 	secretKey string
 	allowNets string
+	// store is "bolt" (the file in data) or a PostgreSQL URL (SPEC §5).
+	store string
 	// Beyond SPEC §1 (documented in the README):
 	maxBody    int64
 	retainAge  time.Duration
@@ -52,6 +56,7 @@ func newFlags(name string, s *settings) *flag.FlagSet {
 	fs.StringVar(&s.baseURL, "base-url", env("HOOKFLOW_BASE_URL", "http://localhost:8080"), "public base URL")
 	fs.StringVar(&s.secretKey, "secret-key", env("HOOKFLOW_SECRET_KEY", ""), "secret encryption key")
 	fs.StringVar(&s.allowNets, "allow-nets", env("HOOKFLOW_ALLOW_NETS", ""), "CIDRs outgoing calls may reach")
+	fs.StringVar(&s.store, "store", env("HOOKFLOW_STORE", "bolt"), "bolt or a postgres:// URL")
 	bad := func(k string, err error) {
 		s.envErrs = append(s.envErrs, fmt.Sprintf("%s=%q: %v", k, os.Getenv(k), err))
 	}
@@ -106,14 +111,80 @@ func (s *settings) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 
 func (s *settings) dbPath() string { return filepath.Join(s.data, "hookflow.db") }
 
+// postgres reports whether the store is a PostgreSQL URL.
+func (s *settings) postgres() bool { return pgstore.IsURL(s.store) }
+
+// storeName names the database in messages: the bbolt file, or the
+// PostgreSQL host and database (never the password).
+func (s *settings) storeName() string {
+	if s.postgres() {
+		return "PostgreSQL " + pgstore.Where(s.store)
+	}
+	return s.dbPath()
+}
+
+// boltOnly refuses a command that works on the bbolt file only.
+func (s *settings) boltOnly(instead string) error {
+	if s.postgres() {
+		return fmt.Errorf("the store is %s: %s", s.storeName(), instead)
+	}
+	return nil
+}
+
+// redactURL hides the password of a URL-like setting.
+func redactURL(v string) string {
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return v
+}
+
+// store is what the commands and the server use of a store; boltstore and
+// pgstore implement it. (Merged with main: add engine.DeliveryStore here,
+// which alerts needs.)
+type store interface {
+	engine.Store
+	engine.DeliveryStore
+}
+
+// pgOpenTimeout bounds connecting to PostgreSQL and migrating its schema.
+const pgOpenTimeout = 15 * time.Second
+
 // openStore opens the data dir's database; while a server holds it, it fails
 // within two seconds saying so. It refuses a database that does not belong
 // with this data dir's key: missing or empty while the key file exists,
 // truncated or unreadable (boltstore.ErrMissing, ErrDamaged), or made with
 // another key (secrets.ErrKeyMismatch) — never starting a fresh one.
-func (s *settings) openStore(obs engine.Observer) (*boltstore.Store, error) {
+//
+// With --store postgres://…, it connects (PostgreSQL down or a wrong
+// password: an error naming the host, never the password), creates or
+// migrates the schema, and checks the secret key against the database's in
+// the same way.
+func (s *settings) openStore(obs engine.Observer) (store, error) {
 	if err := os.MkdirAll(s.data, 0o700); err != nil {
 		return nil, fmt.Errorf("create data dir %s: %w", s.data, err)
+	}
+	switch {
+	case s.postgres():
+		ctx, cancel := context.WithTimeout(context.Background(), pgOpenTimeout)
+		defer cancel()
+		st, err := pgstore.Open(ctx, s.store, pgstore.Options{Observer: obs})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.keyring(ctx, st); err != nil {
+			st.Close()
+			if errors.Is(err, secrets.ErrKeyMismatch) {
+				return nil, fmt.Errorf("%w; every node on one PostgreSQL database needs the key of the node that created it (the same secret.key file or HOOKFLOW_SECRET_KEY)", err)
+			}
+			return nil, err
+		}
+		return st, nil
+	case s.store != "bolt" && s.store != "":
+		return nil, usagef("--store (HOOKFLOW_STORE): want bolt or a postgres:// URL, got %q", redactURL(s.store))
 	}
 	// SPEC §1: fail within 2 s when a server holds the database.
 	opts := boltstore.Options{Timeout: 1500 * time.Millisecond, Observer: obs}
@@ -144,7 +215,7 @@ func (s *settings) keyring(ctx context.Context, st engine.Store) (*secrets.Keyri
 		_, noFile := os.Stat(filepath.Join(s.data, secrets.KeyFile))
 		if _, err := st.GetMeta(ctx, secrets.MetaDataKey); err == nil && errors.Is(noFile, fs.ErrNotExist) {
 			return nil, fmt.Errorf("open keyring: %s holds data sealed with a secret key, but %s is missing and HOOKFLOW_SECRET_KEY is not set: restore the key file (or set the key) it was created with: %w",
-				s.dbPath(), filepath.Join(s.data, secrets.KeyFile), secrets.ErrKeyMismatch)
+				s.storeName(), filepath.Join(s.data, secrets.KeyFile), secrets.ErrKeyMismatch)
 		}
 	}
 	key, err := secrets.LoadKey(s.data, s.secretKey)

@@ -79,10 +79,19 @@ func TestBrowserConnectOAuth(t *testing.T) {
 	}
 
 	// Reconnect goes through the provider again; delete warns with the flow.
-	run("reconnect",
-		chromedp.Click(in("connection-crm", "connection-connect")),
-		chromedp.WaitVisible(tid("connection-crm")),
-	)
+	run("reconnect", chromedp.Click(in("connection-crm", "connection-connect")))
+	// The old page still shows the connection until the round trip through
+	// the provider ends: wait for the second code exchange, then the page.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if exchanges, _, _ := prov.Counts(); exchanges >= 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no second code exchange after reconnect")
+		}
+	}
+	// the callback's 303 and the page load follow the exchange
+	run("back from the provider", chromedp.Sleep(500*time.Millisecond), chromedp.WaitReady("body"), chromedp.WaitVisible(tid("connection-crm")))
 	if exchanges, _, _ := prov.Counts(); exchanges != 2 {
 		t.Errorf("code exchanges after reconnect = %d", exchanges)
 	}

@@ -11,9 +11,7 @@ PHASES = [
     ("accept: delivery log", r"ui\.\(\*deliveryRecorder\)"),
     ("accept: rest of the handler (routing, dedupe, metrics)", r"ui\.\(\*Server\)\.hook|fiber/v2\.\(\*App\)\.handler"),
     ("accept: HTTP server (fasthttp read, parse, write)", r"valyala/fasthttp"),
-    ("execute: claim + load run", r"engine\.\(\*Engine\)\.worker.*|boltstore\.\(\*Store\)\.GetRun"),
 ]
-# execute sub-phases are checked before the generic worker pattern
 EXEC = [
     ("execute: checkpoint encode (SaveRun)", r"boltstore\.\(\*Store\)\.SaveRun"),
     ("execute: outgoing call (http step + net/http)", r"actions\.\(\*HTTP\)\.Run|net/http\.\(\*persistConn\)|net/http\.\(\*Transport\)"),
@@ -27,7 +25,7 @@ TAIL = [
     ("commit: group-commit writer (bbolt write + fdatasync), shared", r"boltstore\.\(\*Store\)\.writer"),
     ("GC (background mark, assists, sweep)", r"runtime\.gcBgMarkWorker|runtime\.gcAssistAlloc|runtime\.bgsweep|runtime\.bgscavenge|runtime\.gcStart"),
 ]
-ORDER = PHASES[:6] + EXEC + TAIL
+ORDER = PHASES + EXEC + TAIL
 
 def main():
     binary, prof, runs = sys.argv[1], sys.argv[2], float(sys.argv[3])

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -90,6 +91,13 @@ func (e *Engine) execute(it *item) {
 	defer cancel()
 	e.wakes.Delete(it.runID) // what woke it is seen by this execution
 	r := it.run
+	if r != nil && it.light {
+		// Queued beyond the in-memory cap without its decoded body; a body
+		// that does not decode (never: it was decoded at ingest) is reloaded.
+		if err := json.Unmarshal(r.Trigger.BodyJSON, &r.Trigger.Body); err != nil {
+			r = nil
+		}
+	}
 	if r == nil {
 		var err error
 		if r, err = e.store.GetRun(ctx, it.runID); err != nil {

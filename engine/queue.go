@@ -19,6 +19,8 @@ type queue struct {
 	limit   func(flowID string) int
 	closed  bool
 	pending int
+	// bodyBytes is what the queued light items' body JSON holds.
+	bodyBytes int
 }
 
 type flowQueue struct {
@@ -27,9 +29,16 @@ type flowQueue struct {
 	inRing  bool
 }
 
-// maxQueuedInMemory is how many queued runs keep their record in memory;
-// beyond it a queued run is only its id (its record is on disk).
-const maxQueuedInMemory = 2048
+// maxQueuedInMemory is how many queued runs keep their record in memory.
+// Beyond it a run with a JSON body, while the queued bodies hold at most
+// maxQueuedBodyBytes, keeps its record without the decoded body (a light
+// item: the worker decodes the body JSON again, which costs a fraction of
+// reading the run back from disk); any other is only its id (its record is
+// on disk).
+const (
+	maxQueuedInMemory  = 2048
+	maxQueuedBodyBytes = 8 << 20
+)
 
 type item struct {
 	runID  string
@@ -37,6 +46,10 @@ type item struct {
 	run    *Run // nil: load from the store
 	// resumed: loaded at start, unfinished when the server last stopped.
 	resumed bool
+	// light: run's Trigger.Body is to be decoded from Trigger.BodyJSON;
+	// bodyBytes is what the item counts against maxQueuedBodyBytes.
+	light     bool
+	bodyBytes int
 }
 
 func newQueue(limit func(string) int) *queue {
@@ -53,8 +66,18 @@ func (q *queue) push(it *item) {
 		return
 	}
 	q.queued[it.runID] = true
-	if q.pending >= maxQueuedInMemory {
-		it.run = nil // memory stays bounded under a burst: the worker reloads the run
+	if q.pending >= maxQueuedInMemory && it.run != nil {
+		// Memory stays bounded under a burst: the worker decodes the body
+		// again, or reloads the run.
+		n := len(it.run.Trigger.BodyJSON) + len(it.run.Trigger.Raw)
+		if len(it.run.Trigger.BodyJSON) > 0 && q.bodyBytes+n <= maxQueuedBodyBytes {
+			light := *it.run // a copy: whoever created the run may still read it
+			light.Trigger.Body = nil
+			it.run, it.light, it.bodyBytes = &light, true, n
+			q.bodyBytes += n
+		} else {
+			it.run = nil
+		}
 	}
 	fq := q.flows[it.flowID]
 	if fq == nil {
@@ -100,6 +123,7 @@ func (q *queue) take() *item {
 		fq.items = fq.items[1:]
 		fq.running++
 		q.pending--
+		q.bodyBytes -= it.bodyBytes
 		if len(fq.items) == 0 {
 			fq.inRing = false
 			q.ring = append(q.ring[:idx], q.ring[idx+1:]...)

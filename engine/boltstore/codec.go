@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/triggers"
 	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
 )
@@ -164,9 +165,11 @@ func encodeTrigger(t *engine.TriggerData) ([]byte, error) {
 		}
 		body = js
 	}
-	rest := *t
+	// plainTrigger has TriggerData's fields without its MarshalJSON: the
+	// same JSON, without encoding/json compacting a Marshaler's output again.
+	rest := plainTrigger(*t)
 	rest.Body, rest.Raw, rest.BodyJSON = nil, "", nil
-	meta, err := json.Marshal(rest)
+	meta, err := json.Marshal(&rest)
 	if err != nil {
 		return nil, err
 	}
@@ -178,6 +181,8 @@ func encodeTrigger(t *engine.TriggerData) ([]byte, error) {
 	p = append(p, meta...)
 	return pack(flags, p), nil
 }
+
+type plainTrigger engine.TriggerData
 
 // triggerParts splits a format-1 trigger value; a compressed one is
 // decoded into buf's storage, returned as scratch for reuse.
@@ -227,10 +232,18 @@ func decodeTrigger(v []byte, t *engine.TriggerData) error {
 		if flags&flagRawIsBody != 0 {
 			t.Raw = string(body)
 		}
-		t.Body = nil
-		if err := json.Unmarshal(body, &t.Body); err != nil {
-			return fmt.Errorf("decode body: %w", err)
+		// The ingest path's decoder: the same values as encoding/json into
+		// an any, in about half the CPU (a worker reloads every run queued
+		// beyond the in-memory cap). A body it refuses (nested deeper than
+		// it allows) is decoded as before.
+		v, err := triggers.DecodeJSON(body)
+		if err != nil {
+			v = nil
+			if err := json.Unmarshal(body, &v); err != nil {
+				return fmt.Errorf("decode body: %w", err)
+			}
 		}
+		t.Body = v
 		t.BodyJSON = bytes.Clone(body) // written back as it arrived (a replay stores it once again)
 	}
 	return nil

@@ -21,6 +21,8 @@ import (
 func TestTriggerCodec(t *testing.T) {
 	at := time.Date(2026, 2, 3, 4, 5, 6, 7, time.UTC)
 	big := `{"items":"` + strings.Repeat(`a \"quoted\" word `, 2000) + `"}`
+	deep := strings.Repeat(`[`, 1200) + `1` + strings.Repeat(`]`, 1200)
+	odd := `{"a":1,"a":2.5e3,"s":"\u00e9\ud83d\ude00 \"q\"","n":[null,true,-0.0,12345678901234567890],"x":{}}`
 	tests := []struct {
 		name     string
 		trig     engine.TriggerData
@@ -32,6 +34,12 @@ func TestTriggerCodec(t *testing.T) {
 			wantBody: map[string]any{"a": "x", "b": 1.0}, maxBytes: 2 + 2 + 16 + 200},
 		{name: "large JSON body compressed", trig: engine.TriggerData{Type: "webhook", Raw: big, BodyJSON: []byte(big), Body: map[string]any{"items": "…"}},
 			wantBody: nil /* decoded from big */, maxBytes: len(big) / 4},
+		// Bodies read back by the ingest decoder, or by encoding/json where it
+		// refuses (deeper than it allows): the same values as encoding/json.
+		{name: "JSON body nested past the ingest decoder's depth", trig: engine.TriggerData{Type: "webhook", Raw: deep, BodyJSON: []byte(deep)},
+			wantBody: nil, maxBytes: 2*len(deep) + 200},
+		{name: "JSON body with repeated keys, escapes, numbers", trig: engine.TriggerData{Type: "webhook", Raw: odd, BodyJSON: []byte(odd)},
+			wantBody: nil, maxBytes: 2*len(odd) + 200},
 		{name: "text body", trig: engine.TriggerData{Type: "webhook", Raw: "hello \"world\"", Body: "hello \"world\""},
 			wantBody: "hello \"world\"", maxBytes: 2 + 2 + 13 + 200},
 		{name: "form body and raw", trig: engine.TriggerData{Type: "webhook", Raw: "a=1&b=2", Body: map[string]any{"a": "1", "b": "2"}},

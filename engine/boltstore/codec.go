@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/engine"
-	"github.com/hookflow/hookflow/triggers"
 	"github.com/klauspost/compress/zstd"
 	bolt "go.etcd.io/bbolt"
 )
@@ -236,7 +235,7 @@ func decodeTrigger(v []byte, t *engine.TriggerData) error {
 		// an any, in about half the CPU (a worker reloads every run queued
 		// beyond the in-memory cap). A body it refuses (nested deeper than
 		// it allows) is decoded as before.
-		v, err := triggers.DecodeJSON(body)
+		v, err := engine.DecodeJSON(body)
 		if err != nil {
 			v = nil
 			if err := json.Unmarshal(body, &v); err != nil {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/engine"
-	"github.com/hookflow/hookflow/triggers"
 )
 
 // stripeEvent is a Stripe-like event of the load tool's size (669 bytes).
@@ -21,7 +20,7 @@ const stripeEvent = `{"id":"evt_3PqLr2Ab7Cd9Ef1Gh2Ij3Kl4","object":"event","api_
 // benchTrigger is what ingest stores for a Stripe event: the decoded body
 // and its JSON as it arrived.
 func benchTrigger(b *testing.B) engine.TriggerData {
-	body, err := triggers.DecodeJSON([]byte(stripeEvent))
+	body, err := engine.DecodeJSON([]byte(stripeEvent))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -159,8 +159,25 @@ func BenchmarkEngineOverhead(b *testing.B) {
 	}
 }
 
-// TestEngineImports keeps the engine free of HTTP, HTML and storage engines (DESIGN §1).
+// TestEngineImports keeps the engine free of HTTP, HTML and storage engines
+// (DESIGN §1), and the whole engine tree free of the layers above it: the
+// arrows run cmd → ui → triggers, actions → engine.
 func TestEngineImports(t *testing.T) {
+	above := []string{"github.com/hookflow/hookflow/triggers", "github.com/hookflow/hookflow/actions",
+		"github.com/hookflow/hookflow/ui", "github.com/hookflow/hookflow/cmd"}
+	for _, dir := range []string{"boltstore", "pgstore", "alerts", "jsbox", "storetest"} {
+		pkg, err := build.ImportDir(dir, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range pkg.Imports {
+			for _, f := range above {
+				if strings.HasPrefix(imp, f) {
+					t.Errorf("engine/%s imports %s", dir, imp)
+				}
+			}
+		}
+	}
 	forbidden := []string{"github.com/gofiber/", "github.com/a-h/templ", "go.etcd.io/bbolt", "github.com/valyala/"}
 	for _, dir := range []string{".", "secrets", "netguard"} {
 		pkg, err := build.ImportDir(dir, 0)

@@ -476,6 +476,9 @@ type formBuilder struct {
 	labels map[string]string
 	where  string
 	flowID string
+	// secrets are the names of the secrets set (never their values), which
+	// a secret field offers as pills.
+	secrets []string
 }
 
 // label records the words for a path.
@@ -593,6 +596,10 @@ func (b *formBuilder) field(f engine.Field, path string, val any, present bool) 
 		fv.Pick = "template"
 	case engine.FieldExpression:
 		fv.Pick = "expr"
+	case engine.FieldSecret:
+		for _, n := range b.secrets {
+			fv.Options = append(fv.Options, views.Option{Value: n, Label: "🔒 " + n})
+		}
 	}
 	if fv.Placeholder == "" && f.Default != nil {
 		if l, isList := f.Default.([]string); isList {

@@ -615,7 +615,7 @@ func (b *formBuilder) field(f engine.Field, path string, val any, present bool) 
 		if b.preview != nil {
 			fv.Preview = b.preview(fv.Value)
 		}
-		if typ == engine.FieldText || typ == engine.FieldTextarea {
+		if typ == engine.FieldText || typ == engine.FieldTextarea || typ == engine.FieldList {
 			if segs, ok := pillSegs(fv.Value); ok {
 				fv.Type, fv.Segs, fv.Multiline = "pills", segs, typ == engine.FieldTextarea
 			}

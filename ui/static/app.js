@@ -441,6 +441,19 @@
       schedulePreview(t.id, t.value);
     }
   });
+  // A test event just arrived (the listen panel was redrawn with it): the
+  // previews, rendered with the old one or none, are computed again.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var root = e.target;
+    if (!root.querySelector || document.getElementById("editor") === root || !root.querySelector('[data-testid="sample"]')) return;
+    document.querySelectorAll("[data-preview-for]").forEach(function (box) {
+      var id = box.getAttribute("data-preview-for");
+      var el = document.getElementById(id);
+      if (!el) return;
+      var hidden = el.hasAttribute("data-pill-edit") ? document.getElementById(el.getAttribute("data-pill-edit")) : null;
+      schedulePreview(id, hidden ? hidden.value : el.value);
+    });
+  });
 
 
   // A schedule left in UTC while the browser's zone differs.

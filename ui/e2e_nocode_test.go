@@ -831,6 +831,7 @@ func TestNoCodeStripeReceipt(t *testing.T) {
 	n.noSecretSyntax()
 	n.shot.take(n.ctx, "nocode-06-stripe-receipt")
 	n.part(tid("step-crm"), "part-secret-pill", 1280, 390)
+	n.part(tid("field-trigger.with.verify"), "part-secret-verify", 1280, 390)
 
 	// Test each step; the outside calls ask first, once each.
 	n.eval("accept confirms", `window.__asked = 0; window.confirm = function () { window.__asked++; return true; }; ""`)

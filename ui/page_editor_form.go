@@ -597,6 +597,8 @@ func (b *formBuilder) field(f engine.Field, path string, val any, present bool) 
 	case engine.FieldExpression:
 		fv.Pick = "expr"
 	case engine.FieldSecret:
+		// The field picks secrets by name: its help need not teach the syntax.
+		fv.Help = strings.Replace(fv.Help, "refer to it as {{ secrets.NAME }}", "choose it here", 1)
 		for _, n := range b.secrets {
 			fv.Options = append(fv.Options, views.Option{Value: n, Label: "🔒 " + n})
 		}

@@ -898,3 +898,107 @@ func TestNoCodeStripeReceipt(t *testing.T) {
 	}
 	n.noSyntax()
 }
+
+// TestNoCodeStripeReceiptFromBlank builds the same flow from a blank one:
+// the filter rows, the HubSpot and email steps are picked and typed, the
+// secrets chosen by name.
+func TestNoCodeStripeReceiptFromBlank(t *testing.T) {
+	n := newNocode(t)
+	const hsToken, smtpPass = "pat-na1-blank", "smtp-pw-blank"
+	crm, upserts := hubspotServer(t, hsToken)
+	mail, port := startMailbox(t, "billing@example.com", smtpPass)
+	ctx := context.Background()
+	for name, v := range map[string]string{"HUBSPOT_TOKEN": hsToken, "SMTP_PASSWORD": smtpPass} {
+		if err := n.e.secrets.Set(ctx, name, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.do("new flow",
+		n.typeIn(tid("new-flow-name"), "Receipts"),
+		chromedp.Click(tid("new-flow-submit")),
+		chromedp.WaitVisible(tid("webhook-url")),
+	)
+	hookURL := n.eval("webhook URL", `document.querySelector('[data-testid="webhook-url"]').value`)
+	n.do("listen", chromedp.Click(tid("listen-button")), chromedp.WaitVisible(tid("listening")))
+	postHook(t, hookURL, stripePayment("pi_1", 25000))
+	n.do("sample arrives", chromedp.WaitVisible(tid("sample")))
+
+	add := func(kind, search string) {
+		n.do("add "+kind,
+			chromedp.Click(tid("palette-steps")+" > summary"),
+			n.typeIn(in("palette-steps", "palette-search"), search),
+			chromedp.Click(in("palette-steps", "add-"+kind)),
+			chromedp.WaitVisible(tid("step-"+kind)),
+		)
+	}
+	// Filter: the event is a succeeded payment, and the amount is over 10000 cents.
+	add("filter", "filter")
+	cond := "cond-steps[0].when"
+	n.do("event type", n.pickInto(in(cond, "cond-row-0-0")+" "+tid("cond-field"), "trigger.body.type")...)
+	n.do("succeeded", n.typeIn(in(cond, "cond-row-0-0")+" "+tid("cond-value"), "payment_intent.succeeded"))
+	n.do("add a row", chromedp.Click(in(cond, "cond-add-row")), chromedp.WaitVisible(in(cond, "cond-row-0-1")))
+	n.do("amount", n.pickInto(in(cond, "cond-row-0-1")+" "+tid("cond-field"), "trigger.body.data.object.amount")...)
+	n.chooseOption(in(cond, "cond-row-0-1")+" "+tid("cond-op"), "gt")
+	n.do("over 100 dollars", n.typeIn(in(cond, "cond-row-0-1")+" "+tid("cond-value"), "10000"))
+
+	// HubSpot: upsert the payer, token picked, email picked.
+	add("hubspot", "hubspot")
+	n.chooseOption(tid("input-steps[1].with.operation"), "upsert_contact")
+	n.pickSecret("steps[1].with.token", "HUBSPOT_TOKEN")
+	n.do("contact email", n.pickInto(tid("pick-steps[1].with.email"), "trigger.body.data.object.receipt_email")...)
+	n.eval("open more options", `document.querySelector('[data-testid="field-steps[1].with.base_url"]').closest("details").open = true; ""`)
+	n.do("HubSpot address", n.typeIn(tid("input-steps[1].with.base_url"), crm.URL))
+
+	// Email: the receipt.
+	add("email", "email")
+	n.do("mail server",
+		n.typeIn(tid("input-steps[2].with.host"), "127.0.0.1"),
+		n.typeIn(tid("input-steps[2].with.port"), fmt.Sprint(port)),
+		n.typeIn(tid("input-steps[2].with.username"), "billing@example.com"),
+		n.typeIn(tid("input-steps[2].with.from"), "billing@example.com"),
+		n.typeIn(tid("input-steps[2].with.subject"), "Thanks for your payment"),
+	)
+	n.chooseOption(tid("input-steps[2].with.tls"), "none")
+	n.pickSecret("steps[2].with.password", "SMTP_PASSWORD")
+	n.do("to", n.pickInto(tid("pick-steps[2].with.to"), "trigger.body.data.object.receipt_email")...)
+	n.do("text", n.typeIn(tid("input-steps[2].with.text"), "Payment "))
+	n.do("payment id", n.pickInto(tid("pick-steps[2].with.text"), "trigger.body.data.object.id")...)
+	n.do("text end", n.typeIn(tid("input-steps[2].with.text"), " received."))
+	n.poll("text preview", `(document.querySelector('[data-testid="preview-steps[2].with.text"]')||{textContent: ""}).textContent.indexOf("Payment pi_1 received.") >= 0`)
+	n.noSecretSyntax()
+	n.shot.take(n.ctx, "nocode-09-stripe-from-blank")
+
+	n.eval("accept confirms", `window.confirm = function () { return true; }; ""`)
+	n.do("test the filter", chromedp.Click(in("steptest-filter", "test-step")), chromedp.WaitVisible(in("steptest-filter", "steptest-output")))
+	n.do("test HubSpot", chromedp.Click(in("steptest-hubspot", "test-step")), chromedp.WaitVisible(in("steptest-hubspot", "steptest-output")))
+	n.do("test the email", chromedp.Click(in("steptest-email", "test-step")), chromedp.WaitVisible(in("steptest-email", "steptest-output")))
+	if got := mail.got(); len(got) != 1 || !strings.Contains(got[0].Data, "Payment pi_1 received.") {
+		t.Errorf("test mail: %+v", got)
+	}
+
+	n.do("save", chromedp.Click(tid("save")))
+	n.poll("saved", `(document.querySelector('[data-testid="saved"]')||{textContent: ""}).textContent.indexOf("version 2") >= 0`)
+	n.do("saved toast", chromedp.WaitVisible(chromedp.CSS(".toast.flash-ok")))
+	f, err := n.e.store.GetFlow(ctx, "receipts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `trigger.body.type == "payment_intent.succeeded" && trigger.body.data.object.amount > 10000`; f.Steps[0].When != want {
+		t.Errorf("saved condition = %q\nwant %q", f.Steps[0].When, want)
+	}
+	postHook(t, hookURL, stripePayment("pi_2", 25000))
+	postHook(t, hookURL, stripePayment("pi_3", 5000))
+	n.do("runs", chromedp.Navigate(n.e.base+"/runs?flow=receipts"), chromedp.WaitVisible(tid("run-rows")))
+	n.poll("runs end", `document.querySelectorAll('#run-rows .badge-succeeded').length >= 1 && document.querySelectorAll('#run-rows .badge-filtered').length >= 1`)
+	n.do("open the run",
+		chromedp.Click(chromedp.CSS(`#run-rows tr:has(.badge-succeeded) [data-testid="run-link"]`)),
+		chromedp.WaitVisible(tid("run-step-email")),
+	)
+	if got := mail.got(); len(got) != 2 || !strings.Contains(got[1].Data, "Payment pi_2 received.") {
+		t.Errorf("receipts: %+v", got)
+	}
+	if got := upserts(); len(got) != 2 {
+		t.Errorf("HubSpot upserts: %v", got)
+	}
+	n.noSyntax()
+}

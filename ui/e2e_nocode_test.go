@@ -418,7 +418,11 @@ func TestAccessibility(t *testing.T) {
 	n := newNocode(t)
 	ctx := context.Background()
 	e := n.e
-	f, err := engine.DecodeFlow([]byte(`{"id":"orders","name":"Orders","trigger":{"type":"webhook"},"steps":[
+	if err := e.secrets.Set(ctx, "TOKEN", "t0ken"); err != nil {
+		t.Fatal(err)
+	}
+	// The verify secret shows the secret field's pill and list.
+	f, err := engine.DecodeFlow([]byte(`{"id":"orders","name":"Orders","trigger":{"type":"webhook","with":{"verify":{"scheme":"token","header":"x-api-token","secret":"{{ secrets.TOKEN }}"}}},"steps":[
 		{"id":"big","type":"filter","when":"trigger.body.amount > 100 && trigger.body.email != nil"},
 		{"id":"pick","type":"branch","cases":[{"name":"vip","when":"trigger.body.vip == true","steps":[{"id":"note","type":"log","with":{"message":"vip {{ trigger.body.email }}"}}]}]},
 		{"id":"say","type":"log","if":"trigger.body.note != nil","with":{"message":"Order {{ trigger.body.id }} from {{ lower(trigger.body.email ?? \"\") }}"}}]}`))
@@ -450,7 +454,7 @@ func TestAccessibility(t *testing.T) {
 		}
 	}
 	check("flows", e.base+"/flows", tid("flow-row-orders"))
-	check("editor", e.base+"/flows/orders", tid("cond-steps[0].when"),
+	check("editor", e.base+"/flows/orders", tid("secret-pill-trigger.with.verify.secret"),
 		chromedp.Click(in("steptest-say", "test-step")),
 		chromedp.WaitVisible(in("steptest-say", "steptest-result")))
 	check("runs", e.base+"/runs", tid("run-rows"))

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,6 +20,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
 
 	"github.com/hookflow/hookflow/engine"
 )
@@ -157,6 +161,10 @@ const githubLabeled = `{"action":"labeled","label":{"name":"bug"},"issue":{"numb
 func TestNoCodeGitHubBugToDiscord(t *testing.T) {
 	n := newNocode(t)
 	chat, messages := chatServer(t)
+	// The channel's webhook URL is a secret, picked by name in the step.
+	if err := n.e.secrets.Set(context.Background(), "DISCORD_WEBHOOK_URL", chat.URL+"/api/webhooks/1/abc"); err != nil {
+		t.Fatal(err)
+	}
 
 	n.do("new flow",
 		n.typeIn(tid("new-flow-name"), "Bug reports"),
@@ -195,9 +203,9 @@ func TestNoCodeGitHubBugToDiscord(t *testing.T) {
 		n.typeIn(in("palette-steps", "palette-search"), "discord"),
 		chromedp.Click(in("palette-steps", "add-discord")),
 		chromedp.WaitVisible(tid(text)),
-		n.typeIn(tid("input-steps[1].with.webhook_url"), chat.URL+"/api/webhooks/1/abc"),
 		n.typeIn(tid(text), "New bug: "),
 	)
+	n.pickSecret("steps[1].with.webhook_url", "DISCORD_WEBHOOK_URL")
 	n.do("pick the title", n.pickInto(tid("pick-steps[1].with.text"), "trigger.body.issue.title")...)
 	n.do("more words", n.typeIn(tid(text), " by "))
 	n.do("pick the author", n.pickInto(tid("pick-steps[1].with.text"), "trigger.body.issue.user.login")...)
@@ -235,8 +243,14 @@ func TestNoCodeGitHubBugToDiscord(t *testing.T) {
 	if want := `trigger.body.action == "labeled" && trigger.body.label.name == "bug"`; f.Steps[0].When != want {
 		t.Errorf("saved condition = %q, want %q", f.Steps[0].When, want)
 	}
-	var with struct{ Text string }
+	var with struct {
+		Text       string
+		WebhookURL string `json:"webhook_url"`
+	}
 	_ = json.Unmarshal(f.Steps[1].With, &with)
+	if with.WebhookURL != "{{ secrets.DISCORD_WEBHOOK_URL }}" {
+		t.Errorf("saved webhook URL = %q, want the secret", with.WebhookURL)
+	}
 	if want := `New bug: {{ trigger.body.issue.title }} by {{ upper(trigger.body.issue.user.login ?? "") }}`; with.Text != want {
 		t.Errorf("saved text = %q, want %q", with.Text, want)
 	}
@@ -404,7 +418,11 @@ func TestAccessibility(t *testing.T) {
 	n := newNocode(t)
 	ctx := context.Background()
 	e := n.e
-	f, err := engine.DecodeFlow([]byte(`{"id":"orders","name":"Orders","trigger":{"type":"webhook"},"steps":[
+	if err := e.secrets.Set(ctx, "TOKEN", "t0ken"); err != nil {
+		t.Fatal(err)
+	}
+	// The verify secret shows the secret field's pill and list.
+	f, err := engine.DecodeFlow([]byte(`{"id":"orders","name":"Orders","trigger":{"type":"webhook","with":{"verify":{"scheme":"token","header":"x-api-token","secret":"{{ secrets.TOKEN }}"}}},"steps":[
 		{"id":"big","type":"filter","when":"trigger.body.amount > 100 && trigger.body.email != nil"},
 		{"id":"pick","type":"branch","cases":[{"name":"vip","when":"trigger.body.vip == true","steps":[{"id":"note","type":"log","with":{"message":"vip {{ trigger.body.email }}"}}]}]},
 		{"id":"say","type":"log","if":"trigger.body.note != nil","with":{"message":"Order {{ trigger.body.id }} from {{ lower(trigger.body.email ?? \"\") }}"}}]}`))
@@ -436,7 +454,7 @@ func TestAccessibility(t *testing.T) {
 		}
 	}
 	check("flows", e.base+"/flows", tid("flow-row-orders"))
-	check("editor", e.base+"/flows/orders", tid("cond-steps[0].when"),
+	check("editor", e.base+"/flows/orders", tid("secret-pill-trigger.with.verify.secret"),
 		chromedp.Click(in("steptest-say", "test-step")),
 		chromedp.WaitVisible(in("steptest-say", "steptest-result")))
 	check("runs", e.base+"/runs", tid("run-rows"))
@@ -551,6 +569,440 @@ func TestNoCodeContactForm(t *testing.T) {
 	)
 	if msgs := messages(); len(msgs) != 2 || msgs[1]["text"] != "New lead: Zoë <zoe@example.com> (new in Pipedrive)" {
 		t.Errorf("Slack got %v", msgs)
+	}
+	n.noSyntax()
+}
+
+// pickSecret chooses a secret by name in a secret field's list, as a person
+// picks an option: the field then shows it as a pill.
+func (n *nocode) pickSecret(path, name string) {
+	n.t.Helper()
+	n.do("pick the secret "+name,
+		chromedp.Click(tid("secret-"+path)),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(function(){ var s = document.querySelector('[data-testid="secret-%s"]'); s.value = %q; s.dispatchEvent(new Event("change", {bubbles: true})); })()`, path, name)),
+		chromedp.WaitVisible(tid("secret-pill-"+path)),
+	)
+	if got := n.eval("secret pill", fmt.Sprintf(`document.querySelector('[data-testid="secret-pill-%s"]').textContent`, path)); got != "🔒 secret "+name {
+		n.t.Errorf("%s shows %q, want the pill 🔒 secret %s", path, got, name)
+	}
+}
+
+// noSecretSyntax fails when a visible control of the editor shows a
+// placeholder or a secret's reference as text ({{ secrets.NAME }}) instead
+// of a pill.
+func (n *nocode) noSecretSyntax() {
+	n.t.Helper()
+	got := n.eval("secret syntax shown", `Array.from(document.querySelectorAll('#flow-form input:not([type=hidden]), #flow-form [contenteditable], #flow-form select'))
+		.filter(e => !e.closest('[data-testid="json-view"]') && e.offsetParent !== null)
+		.map(e => e.value !== undefined ? e.value : e.textContent).filter(v => v.indexOf("secrets.") >= 0 || v.indexOf("{{") >= 0).join(" | ")`)
+	if got != "" {
+		n.t.Errorf("the editor shows secret references as text: %s", got)
+	}
+}
+
+// clearText empties a text box or a pill input, as select-all and delete do.
+func (n *nocode) clearText(sel chromedp.CSS) {
+	n.t.Helper()
+	n.do("clear "+string(sel), chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(function(){ var el = document.querySelector(%q);
+		if (el.isContentEditable) { el.textContent = ""; } else { el.value = ""; }
+		el.dispatchEvent(new Event("input", {bubbles: true})); })()`, string(sel))))
+}
+
+// chooseOption picks an option of a select, as a click on it does.
+func (n *nocode) chooseOption(sel chromedp.CSS, value string) {
+	n.t.Helper()
+	n.do("choose "+value, chromedp.Click(sel), chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(function(){ var s = document.querySelector(%q); s.value = %q; s.dispatchEvent(new Event("change", {bubbles: true})); })()`, string(sel), value)))
+}
+
+// signedStripe posts a Stripe event with its Stripe-Signature header:
+// t=<unix>,v1=HMAC-SHA256(secret, "<t>.<payload>").
+func signedStripe(t *testing.T, url, secret, body string) {
+	t.Helper()
+	ts := fmt.Sprint(time.Now().Unix())
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(ts + "." + body))
+	req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Stripe-Signature", "t="+ts+",v1="+hex.EncodeToString(m.Sum(nil)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("Stripe delivery: %d %s", resp.StatusCode, b)
+	}
+}
+
+func stripePayment(id string, cents int) string {
+	return fmt.Sprintf(`{"id":"evt_%s","type":"payment_intent.succeeded","data":{"object":{"id":%q,"amount":%d,"currency":"usd","receipt_email":"ann@example.com"}}}`, id, id, cents)
+}
+
+// hubspotServer stands in for HubSpot's contact upsert: it demands the
+// bearer token and one input keyed by email, as actions/hubspot_test.go does.
+func hubspotServer(t *testing.T, token string) (*httptest.Server, func() []string) {
+	var mu sync.Mutex
+	var emails []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = io.WriteString(w, `{"status":"error","category":"INVALID_AUTHENTICATION","message":"Authentication credentials not found."}`)
+			return
+		}
+		var in struct {
+			Inputs []struct {
+				IDProperty string            `json:"idProperty"`
+				ID         string            `json:"id"`
+				Properties map[string]string `json:"properties"`
+			} `json:"inputs"`
+		}
+		if r.Method != http.MethodPost || r.URL.Path != "/crm/v3/objects/contacts/batch/upsert" {
+			http.NotFound(w, r)
+			return
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil || len(in.Inputs) != 1 || in.Inputs[0].IDProperty != "email" || in.Inputs[0].ID == "" {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = io.WriteString(w, `{"status":"error","category":"VALIDATION_ERROR","message":"inputs must hold one contact keyed by email"}`)
+			return
+		}
+		mu.Lock()
+		emails = append(emails, in.Inputs[0].ID)
+		isNew := len(emails) == 1
+		mu.Unlock()
+		props := map[string]string{"email": in.Inputs[0].ID, "hs_object_id": "501"}
+		for k, v := range in.Inputs[0].Properties {
+			props[k] = v
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"status": "COMPLETE",
+			"results": []any{map[string]any{"id": "501", "properties": props, "new": isNew}}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), emails...)
+	}
+}
+
+// mailbox is a real SMTP server on 127.0.0.1 (no TLS) that accepts the one
+// user and password given and keeps the messages.
+type mailbox struct {
+	user, pass string
+	mu         sync.Mutex
+	msgs       []mailMsg
+}
+
+type mailMsg struct {
+	To   []string
+	Data string
+}
+
+func (b *mailbox) NewSession(*smtp.Conn) (smtp.Session, error) { return &mailSession{b: b}, nil }
+
+func (b *mailbox) got() []mailMsg {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]mailMsg(nil), b.msgs...)
+}
+
+type mailSession struct {
+	b    *mailbox
+	auth bool
+	cur  mailMsg
+}
+
+func (s *mailSession) AuthMechanisms() []string { return []string{sasl.Plain} }
+
+func (s *mailSession) Auth(string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(_, user, pass string) error {
+		if user != s.b.user || pass != s.b.pass {
+			return smtp.ErrAuthFailed
+		}
+		s.auth = true
+		return nil
+	}), nil
+}
+
+func (s *mailSession) Mail(string, *smtp.MailOptions) error {
+	if !s.auth {
+		return smtp.ErrAuthRequired
+	}
+	return nil
+}
+
+func (s *mailSession) Rcpt(to string, _ *smtp.RcptOptions) error {
+	s.cur.To = append(s.cur.To, to)
+	return nil
+}
+
+func (s *mailSession) Data(r io.Reader) error {
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return err
+	}
+	s.cur.Data = string(b)
+	s.b.mu.Lock()
+	s.b.msgs = append(s.b.msgs, s.cur)
+	s.b.mu.Unlock()
+	s.cur = mailMsg{}
+	return nil
+}
+
+func (s *mailSession) Reset()        { s.cur = mailMsg{} }
+func (s *mailSession) Logout() error { return nil }
+
+func startMailbox(t *testing.T, user, pass string) (*mailbox, int) {
+	t.Helper()
+	b := &mailbox{user: user, pass: pass}
+	s := smtp.NewServer(b)
+	s.Domain = "127.0.0.1"
+	s.AllowInsecureAuth = true
+	s.ReadTimeout, s.WriteTimeout = 10*time.Second, 10*time.Second
+	s.ErrorLog = log.New(io.Discard, "", 0)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = s.Serve(ln) }()
+	t.Cleanup(func() { s.Close() })
+	return b, ln.Addr().(*net.TCPAddr).Port
+}
+
+// TestNoCodeStripeReceipt: "When a Stripe payment over $100 arrives, upsert
+// the HubSpot contact and email a receipt" — from the gallery template, with
+// secrets shown and picked as pills, the amount changed in the builder, each
+// step tested (HubSpot and a real SMTP server on 127.0.0.1), a signed Stripe
+// delivery and its run.
+func TestNoCodeStripeReceipt(t *testing.T) {
+	n := newNocode(t)
+	const whsec, hsToken, smtpPass = "whsec_test_e2e", "pat-na1-e2e", "smtp-pw-e2e"
+	crm, upserts := hubspotServer(t, hsToken)
+	mail, port := startMailbox(t, "billing@example.com", smtpPass)
+	ctx := context.Background()
+	for name, v := range map[string]string{"STRIPE_WHSEC": whsec, "HUBSPOT_TOKEN": hsToken, "SMTP_PASSWORD": smtpPass, "OTHER_TOKEN": "x"} {
+		if err := n.e.secrets.Set(ctx, name, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.do("new flow from the template",
+		chromedp.Navigate(n.e.base+"/flows#new"),
+		chromedp.WaitVisible(tid("new-flow-form")),
+		n.typeIn(tid("new-flow-name"), "Stripe receipts"),
+		chromedp.Click(tid("template-stripe-payment-receipt.json")),
+		chromedp.Click(tid("new-flow-submit")),
+		chromedp.WaitVisible(tid("webhook-url")),
+	)
+	// The template's secrets show as pills, never as {{ secrets.… }} text.
+	for path, name := range map[string]string{"trigger.with.verify.secret": "STRIPE_WHSEC", "steps[2].with.token": "HUBSPOT_TOKEN", "steps[3].with.password": "SMTP_PASSWORD"} {
+		if got := n.eval("pill", fmt.Sprintf(`(document.querySelector('[data-testid="secret-pill-%s"]')||{}).textContent`, path)); got != "🔒 secret "+name {
+			t.Errorf("%s shows %q, want 🔒 secret %s", path, got, name)
+		}
+	}
+	n.noSecretSyntax()
+
+	hookURL := n.eval("webhook URL", `document.querySelector('[data-testid="webhook-url"]').value`)
+	n.do("listen", chromedp.Click(tid("listen-button")), chromedp.WaitVisible(tid("listening")))
+	signedStripe(t, hookURL, whsec, stripePayment("pi_1", 25000))
+	n.do("sample arrives", chromedp.WaitVisible(tid("sample")))
+	// The previews follow the test event as it arrives.
+	n.poll("previews with the test event", `(document.querySelector('[data-testid="preview-steps[3].with.to"]')||{textContent: ""}).textContent.indexOf("ann@example.com") >= 0`)
+
+	// "over $100": amount greater than 10000 (cents), in the builder.
+	cond := "cond-steps[1].when"
+	if got := n.eval("rows", `document.querySelector('[data-testid="cond-steps[1].when"]').getAttribute("data-mode")`); got != "builder" {
+		t.Fatalf("the amount condition is shown as %s, want builder", got)
+	}
+	row := in(cond, "cond-row-0-0")
+	n.chooseOption(row+" "+tid("cond-op"), "gt")
+	n.clearText(row + " " + tid("cond-value"))
+	n.do("over 100 dollars", n.typeIn(row+" "+tid("cond-value"), "10000"))
+
+	// HubSpot: the address of the (local) API, and the token picked again.
+	n.eval("open more options", `document.querySelector('[data-testid="field-steps[2].with.base_url"]').closest("details").open = true; ""`)
+	n.do("HubSpot address", n.typeIn(tid("input-steps[2].with.base_url"), crm.URL))
+	n.do("type instead of the secret", chromedp.Click(tid("secret-clear-steps[2].with.token")), chromedp.WaitVisible(tid("input-steps[2].with.token")))
+	n.pickSecret("steps[2].with.token", "OTHER_TOKEN")
+	n.pickSecret("steps[2].with.token", "HUBSPOT_TOKEN")
+
+	// Email: the mail server's host, port and no encryption (it is local).
+	n.clearText(tid("input-steps[3].with.host"))
+	n.do("SMTP host", n.typeIn(tid("input-steps[3].with.host"), "127.0.0.1"))
+	n.clearText(tid("input-steps[3].with.port"))
+	n.do("SMTP port", n.typeIn(tid("input-steps[3].with.port"), fmt.Sprint(port)))
+	n.chooseOption(tid("input-steps[3].with.tls"), "none")
+	n.noSecretSyntax()
+	n.shot.take(n.ctx, "nocode-06-stripe-receipt")
+	n.part(tid("step-crm"), "part-secret-pill", 1280, 390)
+	n.part(tid("field-trigger.with.verify"), "part-secret-verify", 1280, 390)
+
+	// Test each step; the outside calls ask first, once each.
+	n.eval("accept confirms", `window.__asked = 0; window.confirm = function () { window.__asked++; return true; }; ""`)
+	for _, id := range []string{"succeeded", "paid_enough"} {
+		n.do("test "+id, chromedp.Click(in("steptest-"+id, "test-step")), chromedp.WaitVisible(in("steptest-"+id, "steptest-output")))
+		if got := n.eval(id+" output", `document.querySelector('[data-testid="steptest-`+id+`"] [data-testid="steptest-output"]').textContent`); !strings.Contains(got, `"continue": true`) {
+			t.Errorf("test of %s = %s", id, got)
+		}
+	}
+	n.do("test HubSpot",
+		chromedp.Click(in("steptest-crm", "test-step")),
+		chromedp.WaitVisible(in("steptest-crm", "steptest-output")),
+		chromedp.Click(in("steptest-crm", "pin-output")),
+		chromedp.WaitVisible(in("steptest-crm", "pinned")),
+	)
+	if got := n.eval("crm output", `document.querySelector('[data-testid="steptest-crm"] [data-testid="steptest-output"]').textContent`); !strings.Contains(got, `"501"`) {
+		t.Errorf("HubSpot test output = %s", got)
+	}
+	n.do("test the receipt",
+		chromedp.Click(in("steptest-receipt", "test-step")),
+		chromedp.WaitVisible(in("steptest-receipt", "steptest-output")),
+	)
+	if got := mail.got(); len(got) != 1 || len(got[0].To) != 1 || got[0].To[0] != "ann@example.com" || !strings.Contains(got[0].Data, "Payment pi_1.") {
+		t.Errorf("the receipt's test mail: %+v", got)
+	}
+	n.shot.take(n.ctx, "nocode-07-stripe-step-tests")
+	n.part(tid("step-receipt"), "part-stripe-receipt-step", 1280, 390)
+
+	n.do("save", chromedp.Click(tid("save")))
+	n.poll("saved", `(document.querySelector('[data-testid="saved"]')||{textContent: ""}).textContent.indexOf("version 2") >= 0`)
+	// The toast comes after the editor is redrawn clean: leaving asks nothing.
+	n.do("saved toast", chromedp.WaitVisible(chromedp.CSS(".toast.flash-ok")))
+	f, err := n.e.store.GetFlow(ctx, "stripe-receipts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `trigger.body.data.object.amount > 10000`; f.Steps[1].When != want {
+		t.Errorf("saved condition = %q, want %q", f.Steps[1].When, want)
+	}
+	var crmWith struct {
+		Token   string `json:"token"`
+		BaseURL string `json:"base_url"`
+	}
+	_ = json.Unmarshal(f.Steps[2].With, &crmWith)
+	if crmWith.Token != "{{ secrets.HUBSPOT_TOKEN }}" || crmWith.BaseURL != crm.URL {
+		t.Errorf("saved HubSpot settings: %+v", crmWith)
+	}
+
+	// Real deliveries: $250 goes through, $50 is filtered.
+	signedStripe(t, hookURL, whsec, stripePayment("pi_2", 25000))
+	signedStripe(t, hookURL, whsec, stripePayment("pi_3", 5000))
+	n.do("runs", chromedp.Navigate(n.e.base+"/runs?flow=stripe-receipts"), chromedp.WaitVisible(tid("run-rows")))
+	n.poll("runs end", `document.querySelectorAll('#run-rows .badge-succeeded').length >= 1 && document.querySelectorAll('#run-rows .badge-filtered').length >= 1`)
+	n.do("open the run",
+		chromedp.Click(chromedp.CSS(`#run-rows tr:has(.badge-succeeded) [data-testid="run-link"]`)),
+		chromedp.WaitVisible(tid("run-step-receipt")),
+	)
+	n.shot.take(n.ctx, "nocode-08-stripe-run")
+	if got := mail.got(); len(got) != 2 || !strings.Contains(got[1].Data, "Payment pi_2.") || !strings.Contains(got[1].Data, "USD") {
+		t.Errorf("receipts sent: %+v", got)
+	}
+	if got := upserts(); len(got) != 2 || got[1] != "ann@example.com" {
+		t.Errorf("HubSpot upserts: %v", got)
+	}
+	n.noSyntax()
+}
+
+// TestNoCodeStripeReceiptFromBlank builds the same flow from a blank one:
+// the filter rows, the HubSpot and email steps are picked and typed, the
+// secrets chosen by name.
+func TestNoCodeStripeReceiptFromBlank(t *testing.T) {
+	n := newNocode(t)
+	const hsToken, smtpPass = "pat-na1-blank", "smtp-pw-blank"
+	crm, upserts := hubspotServer(t, hsToken)
+	mail, port := startMailbox(t, "billing@example.com", smtpPass)
+	ctx := context.Background()
+	for name, v := range map[string]string{"HUBSPOT_TOKEN": hsToken, "SMTP_PASSWORD": smtpPass} {
+		if err := n.e.secrets.Set(ctx, name, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.do("new flow",
+		n.typeIn(tid("new-flow-name"), "Receipts"),
+		chromedp.Click(tid("new-flow-submit")),
+		chromedp.WaitVisible(tid("webhook-url")),
+	)
+	hookURL := n.eval("webhook URL", `document.querySelector('[data-testid="webhook-url"]').value`)
+	n.do("listen", chromedp.Click(tid("listen-button")), chromedp.WaitVisible(tid("listening")))
+	postHook(t, hookURL, stripePayment("pi_1", 25000))
+	n.do("sample arrives", chromedp.WaitVisible(tid("sample")))
+
+	add := func(kind, search string) {
+		n.do("add "+kind,
+			chromedp.Click(tid("palette-steps")+" > summary"),
+			n.typeIn(in("palette-steps", "palette-search"), search),
+			chromedp.Click(in("palette-steps", "add-"+kind)),
+			chromedp.WaitVisible(tid("step-"+kind)),
+		)
+	}
+	// Filter: the event is a succeeded payment, and the amount is over 10000 cents.
+	add("filter", "filter")
+	cond := "cond-steps[0].when"
+	n.do("event type", n.pickInto(in(cond, "cond-row-0-0")+" "+tid("cond-field"), "trigger.body.type")...)
+	n.do("succeeded", n.typeIn(in(cond, "cond-row-0-0")+" "+tid("cond-value"), "payment_intent.succeeded"))
+	n.do("add a row", chromedp.Click(in(cond, "cond-add-row")), chromedp.WaitVisible(in(cond, "cond-row-0-1")))
+	n.do("amount", n.pickInto(in(cond, "cond-row-0-1")+" "+tid("cond-field"), "trigger.body.data.object.amount")...)
+	n.chooseOption(in(cond, "cond-row-0-1")+" "+tid("cond-op"), "gt")
+	n.do("over 100 dollars", n.typeIn(in(cond, "cond-row-0-1")+" "+tid("cond-value"), "10000"))
+
+	// HubSpot: upsert the payer, token picked, email picked.
+	add("hubspot", "hubspot")
+	n.chooseOption(tid("input-steps[1].with.operation"), "upsert_contact")
+	n.pickSecret("steps[1].with.token", "HUBSPOT_TOKEN")
+	n.do("contact email", n.pickInto(tid("pick-steps[1].with.email"), "trigger.body.data.object.receipt_email")...)
+	n.eval("open more options", `document.querySelector('[data-testid="field-steps[1].with.base_url"]').closest("details").open = true; ""`)
+	n.do("HubSpot address", n.typeIn(tid("input-steps[1].with.base_url"), crm.URL))
+
+	// Email: the receipt.
+	add("email", "email")
+	n.do("mail server",
+		n.typeIn(tid("input-steps[2].with.host"), "127.0.0.1"),
+		n.typeIn(tid("input-steps[2].with.port"), fmt.Sprint(port)),
+		n.typeIn(tid("input-steps[2].with.username"), "billing@example.com"),
+		n.typeIn(tid("input-steps[2].with.from"), "billing@example.com"),
+		n.typeIn(tid("input-steps[2].with.subject"), "Thanks for your payment"),
+	)
+	n.chooseOption(tid("input-steps[2].with.tls"), "none")
+	n.pickSecret("steps[2].with.password", "SMTP_PASSWORD")
+	n.do("to", n.pickInto(tid("pick-steps[2].with.to"), "trigger.body.data.object.receipt_email")...)
+	n.do("text", n.typeIn(tid("input-steps[2].with.text"), "Payment "))
+	n.do("payment id", n.pickInto(tid("pick-steps[2].with.text"), "trigger.body.data.object.id")...)
+	n.do("text end", n.typeIn(tid("input-steps[2].with.text"), " received."))
+	n.poll("text preview", `(document.querySelector('[data-testid="preview-steps[2].with.text"]')||{textContent: ""}).textContent.indexOf("Payment pi_1 received.") >= 0`)
+	n.noSecretSyntax()
+	n.shot.take(n.ctx, "nocode-09-stripe-from-blank")
+
+	n.eval("accept confirms", `window.confirm = function () { return true; }; ""`)
+	n.do("test the filter", chromedp.Click(in("steptest-filter", "test-step")), chromedp.WaitVisible(in("steptest-filter", "steptest-output")))
+	n.do("test HubSpot", chromedp.Click(in("steptest-hubspot", "test-step")), chromedp.WaitVisible(in("steptest-hubspot", "steptest-output")))
+	n.do("test the email", chromedp.Click(in("steptest-email", "test-step")), chromedp.WaitVisible(in("steptest-email", "steptest-output")))
+	if got := mail.got(); len(got) != 1 || !strings.Contains(got[0].Data, "Payment pi_1 received.") {
+		t.Errorf("test mail: %+v", got)
+	}
+
+	n.do("save", chromedp.Click(tid("save")))
+	n.poll("saved", `(document.querySelector('[data-testid="saved"]')||{textContent: ""}).textContent.indexOf("version 2") >= 0`)
+	n.do("saved toast", chromedp.WaitVisible(chromedp.CSS(".toast.flash-ok")))
+	f, err := n.e.store.GetFlow(ctx, "receipts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `trigger.body.type == "payment_intent.succeeded" && trigger.body.data.object.amount > 10000`; f.Steps[0].When != want {
+		t.Errorf("saved condition = %q\nwant %q", f.Steps[0].When, want)
+	}
+	postHook(t, hookURL, stripePayment("pi_2", 25000))
+	postHook(t, hookURL, stripePayment("pi_3", 5000))
+	n.do("runs", chromedp.Navigate(n.e.base+"/runs?flow=receipts"), chromedp.WaitVisible(tid("run-rows")))
+	n.poll("runs end", `document.querySelectorAll('#run-rows .badge-succeeded').length >= 1 && document.querySelectorAll('#run-rows .badge-filtered').length >= 1`)
+	n.do("open the run",
+		chromedp.Click(chromedp.CSS(`#run-rows tr:has(.badge-succeeded) [data-testid="run-link"]`)),
+		chromedp.WaitVisible(tid("run-step-email")),
+	)
+	if got := mail.got(); len(got) != 2 || !strings.Contains(got[1].Data, "Payment pi_2 received.") {
+		t.Errorf("receipts: %+v", got)
+	}
+	if got := upserts(); len(got) != 2 {
+		t.Errorf("HubSpot upserts: %v", got)
 	}
 	n.noSyntax()
 }

@@ -209,6 +209,11 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 	b := &formBuilder{specs: s.stepSpecs(), canEdit: p.CanEdit, status: status, focus: focus, palette: palette(specs), types: map[string]string{}, flowID: stored.ID,
 		callable: s.callableFlows(stored.ID)}
 	b.conds, _ = c.Locals(condsKey{}).(map[string]*condState)
+	if s.Secrets != nil {
+		if names, err := s.Secrets.Names(ctx); err == nil {
+			p.SecretNames, b.secrets = names, names
+		}
+	}
 	pe := s.previewEnv(ctx, stored.ID, stored.Name)
 	seen := map[string]*views.PreviewView{} // the form is built twice; fields repeat
 	b.preview = func(text string) *views.PreviewView {
@@ -294,11 +299,6 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 		p.Focus = b.focusID
 	} else if id, ok := b.anchors[focus]; ok && focus != "" {
 		p.Focus = id
-	}
-	if s.Secrets != nil {
-		if names, err := s.Secrets.Names(ctx); err == nil {
-			p.SecretNames = names
-		}
 	}
 	p.Warnings = s.warnings(doc, p.SecretNames, b.labels, b.anchors)
 	p.Map = flowMap(p.Trigger, p.Steps)
@@ -456,6 +456,15 @@ func (s *Server) pickGroups(ctx context.Context, id string) []views.PickGroup {
 			items = append(items, flatten("steps."+sid+".output", pins[sid], 5, 80)...)
 		}
 		groups = append(groups, views.PickGroup{Title: "Pinned step data", Items: items})
+	}
+	if s.Secrets != nil {
+		if names, err := s.Secrets.Names(ctx); err == nil && len(names) > 0 {
+			items := make([]views.PickItem, 0, len(names))
+			for _, n := range names {
+				items = append(items, views.PickItem{Expr: "secrets." + n, Example: "🔒 kept encrypted, never shown"})
+			}
+			groups = append(groups, views.PickGroup{Title: "Secrets", Items: items})
+		}
 	}
 	groups = append(groups, views.PickGroup{Title: "Run and flow", Items: []views.PickItem{
 		{Expr: "run.id", Type: "text"}, {Expr: "flow.id", Type: "text"}, {Expr: "flow.name", Type: "text"}, {Expr: "now()", Type: "date"}}})

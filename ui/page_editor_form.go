@@ -476,6 +476,9 @@ type formBuilder struct {
 	labels map[string]string
 	where  string
 	flowID string
+	// secrets are the names of the secrets set (never their values), which
+	// a secret field offers as pills.
+	secrets []string
 }
 
 // label records the words for a path.
@@ -593,6 +596,12 @@ func (b *formBuilder) field(f engine.Field, path string, val any, present bool) 
 		fv.Pick = "template"
 	case engine.FieldExpression:
 		fv.Pick = "expr"
+	case engine.FieldSecret:
+		// The field picks secrets by name: its help need not teach the syntax.
+		fv.Help = strings.Replace(fv.Help, "refer to it as {{ secrets.NAME }}", "choose it here", 1)
+		for _, n := range b.secrets {
+			fv.Options = append(fv.Options, views.Option{Value: n, Label: "🔒 " + n})
+		}
 	}
 	if fv.Placeholder == "" && f.Default != nil {
 		if l, isList := f.Default.([]string); isList {
@@ -608,7 +617,7 @@ func (b *formBuilder) field(f engine.Field, path string, val any, present bool) 
 		if b.preview != nil {
 			fv.Preview = b.preview(fv.Value)
 		}
-		if typ == engine.FieldText || typ == engine.FieldTextarea {
+		if typ == engine.FieldText || typ == engine.FieldTextarea || typ == engine.FieldList {
 			if segs, ok := pillSegs(fv.Value); ok {
 				fv.Type, fv.Segs, fv.Multiline = "pills", segs, typ == engine.FieldTextarea
 			}

@@ -281,3 +281,80 @@ func TestPinnedFieldsOffered(t *testing.T) {
 		t.Errorf("pinned id type = %q", attr(item, "data-type"))
 	}
 }
+
+// TestSecretFieldAsPill: a secret field that only refers to a secret shows
+// it as a pill with the names to choose from (never a value); a typed value
+// or a longer template stays text, and the form posts the field unchanged.
+func TestSecretFieldAsPill(t *testing.T) {
+	e := newUIEnv(t)
+	csrf := e.setup()
+	ctx := context.Background()
+	for _, n := range []string{"HOOK_URL", "OTHER"} {
+		if err := e.secrets.Set(ctx, n, "value-of-"+n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name, value string
+		pill        string // the pill's name; "" when the value shows as text
+	}{
+		{"reference", "{{ secrets.HOOK_URL }}", "HOOK_URL"},
+		{"reference without spaces", "{{secrets.OTHER}}", "OTHER"},
+		{"not set yet", "{{ secrets.MISSING }}", "MISSING"},
+		{"a typed value", "https://discord.com/api/webhooks/1/x", ""},
+		{"more than a reference", "https://x.example/{{ secrets.HOOK_URL }}", ""},
+	}
+	for i, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			id := fmt.Sprintf("s%d", i)
+			doc, _ := json.Marshal(map[string]any{"id": id, "name": id, "trigger": map[string]any{"type": "webhook"},
+				"steps": []any{map[string]any{"id": "post", "type": "discord", "with": map[string]any{"webhook_url": tc.value, "text": "hi"}}}})
+			e.flow(string(doc))
+			p := e.get("/flows/" + id)
+			const path = "steps[0].with.webhook_url"
+			pill := mustTestID(t, p, "secret-pill-"+path)
+			box := mustTestID(t, p, "input-"+path)
+			if tc.pill != "" {
+				if hasAttr(pill, "hidden") || text(pill) != "🔒 secret "+tc.pill || !hasAttr(box, "hidden") || attr(box, "value") != "" {
+					t.Errorf("pill %q hidden=%v, text box hidden=%v value %q", text(pill), hasAttr(pill, "hidden"), hasAttr(box, "hidden"), attr(box, "value"))
+				}
+			} else if !hasAttr(pill, "hidden") || hasAttr(box, "hidden") || attr(box, "value") != tc.value {
+				t.Errorf("a value shown as pill %q (hidden=%v) / text %q", text(pill), hasAttr(pill, "hidden"), attr(box, "value"))
+			}
+			if got := attr(mustTestID(t, p, "value-"+path), "value"); got != tc.value {
+				t.Errorf("posted value = %q, want %q", got, tc.value)
+			}
+			var opts []string
+			for _, o := range findAll(mustTestID(t, p, "secret-"+path), func(n *html.Node) bool { return n.Data == "option" && attr(n, "value") != "" }) {
+				opts = append(opts, attr(o, "value")+"="+text(o))
+			}
+			if got := strings.Join(opts, ","); got != "HOOK_URL=🔒 HOOK_URL,OTHER=🔒 OTHER" {
+				t.Errorf("secret choices = %s", got)
+			}
+			if strings.Contains(p.body, "value-of-") {
+				t.Error("the page carries a secret's value")
+			}
+			// Saving posts the field as shown: the reference is kept.
+			p = e.edit(p, csrf, "save", nil)
+			mustTestID(t, p, "saved")
+			f, err := e.store.GetFlow(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var with struct {
+				URL string `json:"webhook_url"`
+			}
+			_ = json.Unmarshal(f.Steps[0].With, &with)
+			if with.URL != tc.value {
+				t.Errorf("saved %q, want %q", with.URL, tc.value)
+			}
+		})
+	}
+	// The field picker offers the secrets by name for template fields.
+	p := e.htmx("/flows/s0/picker")
+	for _, n := range []string{"HOOK_URL", "OTHER"} {
+		if byTestID(p.doc, "pick-item-secrets."+n) == nil {
+			t.Errorf("the picker does not offer the secret %s", n)
+		}
+	}
+}

@@ -41,7 +41,7 @@ var pillTransforms = []pillTransform{
 // of the pill menu applied to it ("email · lower case"), else the expression.
 func pillLabel(expr string) string {
 	if strings.HasPrefix(expr, "secrets.") && identRe.MatchString(expr[8:]) {
-		return "secret " + expr[8:]
+		return "🔒 secret " + expr[8:]
 	}
 	var applied []string
 	for depth := 0; depth < 4; depth++ {

@@ -65,7 +65,7 @@ func TestPillTransforms(t *testing.T) {
 		t.Errorf("stacked label = %q", got)
 	}
 	for expr, want := range map[string]string{
-		"secrets.API_KEY":                   "secret API_KEY",
+		"secrets.API_KEY":                   "🔒 secret API_KEY",
 		`trigger.headers["x-github-event"]`: "headers › x-github-event",
 		"steps.crm.output.id":               "crm › id",
 		"trigger.body.a + 1":                "trigger.body.a + 1",

@@ -441,6 +441,19 @@
       schedulePreview(t.id, t.value);
     }
   });
+  // A test event just arrived (the listen panel was redrawn with it): the
+  // previews, rendered with the old one or none, are computed again.
+  document.addEventListener("htmx:afterSettle", function (e) {
+    var root = e.target;
+    if (!root.querySelector || document.getElementById("editor") === root || !root.querySelector('[data-testid="sample"]')) return;
+    document.querySelectorAll("[data-preview-for]").forEach(function (box) {
+      var id = box.getAttribute("data-preview-for");
+      var el = document.getElementById(id);
+      if (!el) return;
+      var hidden = el.hasAttribute("data-pill-edit") ? document.getElementById(el.getAttribute("data-pill-edit")) : null;
+      schedulePreview(id, hidden ? hidden.value : el.value);
+    });
+  });
 
 
   // A schedule left in UTC while the browser's zone differs.
@@ -486,6 +499,50 @@
   document.addEventListener("htmx:afterSettle", function (e) { focusMarked(e.target); });
   window.hookflowMarkDirty = markDirty;
   // Ask once per kind before a step test calls an outside service.
+  // ---- Secret fields: a reference to a secret is a pill chosen by name; the
+  // hidden input carries "{{ secrets.NAME }}" (or the value typed instead).
+  function setSecret(box, name) {
+    var hidden = box.querySelector("[data-secret-value]");
+    var text = box.querySelector("[data-secret-text]");
+    var pill = box.querySelector("[data-secret-pill]");
+    var clear = box.querySelector("[data-secret-clear]");
+    var sel = box.querySelector("[data-secret-select]");
+    if (name) {
+      hidden.value = "{{ secrets." + name + " }}";
+      text.value = "";
+      pill.querySelector("[data-secret-name]").textContent = name;
+    } else {
+      hidden.value = text.value;
+    }
+    pill.hidden = !name;
+    if (clear) clear.hidden = !name;
+    text.hidden = !!name;
+    if (sel) {
+      sel.value = "";
+      if (sel.options.length > 1) sel.options[0].textContent = name ? "Change secret…" : "Use a secret…";
+    }
+    markDirty();
+  }
+  document.addEventListener("change", function (e) {
+    var t = e.target;
+    if (t.matches("[data-secret-select]") && t.value) {
+      var box = t.closest("[data-secret-field]");
+      setSecret(box, t.value);
+      t.focus();
+    }
+  });
+  document.addEventListener("input", function (e) {
+    var t = e.target;
+    if (t.matches("[data-secret-text]")) t.closest("[data-secret-field]").querySelector("[data-secret-value]").value = t.value;
+  });
+  document.addEventListener("click", function (e) {
+    var t = e.target.closest && e.target.closest("[data-secret-clear]");
+    if (!t) return;
+    var box = t.closest("[data-secret-field]");
+    setSecret(box, "");
+    box.querySelector("[data-secret-text]").focus();
+  });
+
   document.addEventListener("htmx:confirm", function (e) {
     var el = e.detail.elt;
     var msg = el && el.getAttribute && el.getAttribute("data-confirm-once");

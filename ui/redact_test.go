@@ -77,14 +77,7 @@ func TestRunOfDeletedFlowPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if r, err := h.store.GetRun(context.Background(), id); err == nil && r.Status.Final() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the run did not end")
-		}
-	}
+	waitEnded(t, h, id)
 	if err := h.eng.DeleteFlow(context.Background(), "gone"); err != nil {
 		t.Fatal(err)
 	}
@@ -103,16 +96,22 @@ func TestRunPageShowsStepLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitEnded(t, h, id)
+	page := h.get("/runs/" + id)
+	if !strings.Contains(page.body, `data-testid="step-logs"`) || !strings.Contains(page.body, "hello from code") {
+		t.Fatalf("run page: %.3000s", page.body)
+	}
+}
+
+// waitEnded polls the store until the run has ended (bounded).
+func waitEnded(t *testing.T, h *uiEnv, id string) {
+	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if r, err := h.store.GetRun(context.Background(), id); err == nil && r.Status.Final() {
-			break
+			return
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the run did not end")
 		}
-	}
-	page := h.get("/runs/" + id)
-	if !strings.Contains(page.body, `data-testid="step-logs"`) || !strings.Contains(page.body, "hello from code") {
-		t.Fatalf("run page: %.3000s", page.body)
 	}
 }

@@ -77,13 +77,7 @@ func freeAddr(t *testing.T) string {
 
 func startServer(t *testing.T, data, addr string, env ...string) *server {
 	t.Helper()
-	s := &server{t: t, addr: addr, logs: &bytes.Buffer{}}
-	s.cmd = exec.Command(binary, "serve", "--addr", addr, "--base-url", "http://"+addr, "--allow-nets", "127.0.0.0/8")
-	s.cmd.Env = append(append(os.Environ(), "HOOKFLOW_DATA="+data), env...)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s := startServerNoWait(t, data, addr, env...)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		resp, err := http.Get("http://" + addr + "/healthz")

@@ -135,7 +135,13 @@ func New(cfg Config) *Engine {
 		flows: map[string]*Compiled{}, versions: map[string]*Compiled{}, broken: map[string]error{},
 		starters: map[string]context.CancelFunc{}}
 	e.q = newQueue(e.flowLimit)
-	e.timers = newTimers(cfg.Now, func(it *item) { e.q.push(it) })
+	// A timer can fire while its run is still executing (a 1 ms retry
+	// backoff fires before the worker lets the run go): the queue then drops
+	// the push, so the wake is also noted for the worker to queue afterwards.
+	e.timers = newTimers(cfg.Now, func(it *item) {
+		e.wakes.Store(it.runID, it.flowID)
+		e.q.push(it)
+	})
 	return e
 }
 

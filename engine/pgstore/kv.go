@@ -125,14 +125,9 @@ func (s *Store) kvModify(ctx context.Context, key string, ttl time.Duration, cha
 func (s *Store) KVIncrement(ctx context.Context, key string, by float64, ttl time.Duration) (float64, error) {
 	var result float64
 	err := s.kvModify(ctx, key, ttl, func(old json.RawMessage) (json.RawMessage, error) {
-		var n float64
-		if len(old) > 0 && string(old) != "null" {
-			if err := json.Unmarshal(old, &n); err != nil {
-				return nil, fmt.Errorf("value is not a number: %w", engine.ErrConflict)
-			}
-		}
-		result = n + by
-		return json.Marshal(result)
+		data, n, err := engine.KVAddNumber(old, by)
+		result = n
+		return data, err
 	})
 	if err != nil {
 		return 0, fmt.Errorf("kv increment %q: %w", key, err)
@@ -150,21 +145,9 @@ func (s *Store) KVAppend(ctx context.Context, key string, value any, ttl time.Du
 	}
 	var result []any
 	err = s.kvModify(ctx, key, ttl, func(old json.RawMessage) (json.RawMessage, error) {
-		var list []json.RawMessage
-		if len(old) > 0 && string(old) != "null" {
-			if err := json.Unmarshal(old, &list); err != nil {
-				return nil, fmt.Errorf("value is not a list: %w", engine.ErrConflict)
-			}
-		}
-		data, err := json.Marshal(append(list, elem))
-		if err != nil {
-			return nil, err
-		}
-		result = nil
-		if err := json.Unmarshal(data, &result); err != nil {
-			return nil, err
-		}
-		return data, nil
+		data, list, err := engine.KVAppendValue(old, elem)
+		result = list
+		return data, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("kv append %q: %w", key, err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"runtime"
 	"time"
-	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/engine"
 	bolt "go.etcd.io/bbolt"
@@ -43,7 +42,7 @@ var (
 type runScan struct {
 	q      engine.RunQuery
 	limit  int
-	match  *textMatcher
+	match  *engine.TextMatcher
 	bucket []byte
 	// prefixes are the key ranges merged newest first (nil: every flow's
 	// range in runs_by_flow, so that runs of all flows come in id order).
@@ -63,7 +62,7 @@ type runScan struct {
 }
 
 func newRunScan(q engine.RunQuery) *runScan {
-	sc := &runScan{q: q, limit: q.Limit, match: newTextMatcher(q.Text), bucket: bRunsByFlow}
+	sc := &runScan{q: q, limit: q.Limit, match: engine.NewTextMatcher(q.Text), bucket: bRunsByFlow}
 	if sc.limit <= 0 {
 		sc.limit = defaultRunLimit
 	}
@@ -325,40 +324,6 @@ func (sc *runScan) textMatch(tx *bolt.Tx, id []byte) (bool, error) {
 		return false, fmt.Errorf("decode trigger of run %q: %w", id, err)
 	}
 	var found bool
-	found, sc.lower = sc.match.in(text, sc.lower)
+	found, sc.lower = sc.match.In(text, sc.lower)
 	return found, nil
-}
-
-// textMatcher finds a text, ignoring case, in the JSON of a trigger body.
-type textMatcher struct {
-	plain, escaped []byte
-	ascii          bool
-}
-
-func newTextMatcher(text string) *textMatcher {
-	if text == "" {
-		return nil
-	}
-	m := &textMatcher{plain: bytes.ToLower([]byte(text))}
-	if q, err := json.Marshal(text); err == nil && len(q) >= 2 {
-		m.escaped = bytes.ToLower(q[1 : len(q)-1])
-	}
-	m.ascii = utf8.RuneCount(m.plain) == len(m.plain) && utf8.RuneCount(m.escaped) == len(m.escaped)
-	return m
-}
-
-// in reports whether the text occurs in js, ignoring case; buf is reused
-// for the lower-cased copy and returned.
-func (m *textMatcher) in(js, buf []byte) (bool, []byte) {
-	if m.ascii { // ASCII needles only match ASCII bytes: lower-case those alone
-		buf = append(buf[:0], js...)
-		for i, c := range buf {
-			if 'A' <= c && c <= 'Z' {
-				buf[i] = c + 'a' - 'A'
-			}
-		}
-	} else {
-		buf = append(buf[:0], bytes.ToLower(js)...)
-	}
-	return bytes.Contains(buf, m.plain) || (m.escaped != nil && bytes.Contains(buf, m.escaped)), buf
 }

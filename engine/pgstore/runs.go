@@ -273,7 +273,7 @@ func (s *Store) ListRuns(ctx context.Context, q engine.RunQuery) ([]*engine.Run,
 	if limit > maxRunLimit {
 		limit = maxRunLimit
 	}
-	match := newTextMatcher(q.Text)
+	match := engine.NewTextMatcher(q.Text)
 	var since, until *time.Time
 	if !q.Since.IsZero() {
 		since = &q.Since
@@ -315,7 +315,7 @@ func (s *Store) ListRuns(ctx context.Context, q engine.RunQuery) ([]*engine.Run,
 				rows.Close()
 				return nil, "", fmt.Errorf("list runs: %w", err)
 			}
-			if match.body(r.Trigger.Body) {
+			if matchBody(match, r.Trigger.Body) {
 				out = append(out, r)
 			}
 		}
@@ -335,25 +335,9 @@ func (s *Store) ListRuns(ctx context.Context, q engine.RunQuery) ([]*engine.Run,
 	return out, next, nil
 }
 
-// textMatcher finds a text, ignoring case, in the JSON of a trigger body
-// (the same rule as boltstore's).
-type textMatcher struct {
-	plain, escaped []byte
-}
-
-func newTextMatcher(text string) *textMatcher {
-	if text == "" {
-		return nil
-	}
-	m := &textMatcher{plain: bytes.ToLower([]byte(text))}
-	if q, err := json.Marshal(text); err == nil && len(q) >= 2 {
-		m.escaped = bytes.ToLower(q[1 : len(q)-1])
-	}
-	return m
-}
-
-// body reports whether the text occurs in the JSON of body (nil matcher: true).
-func (m *textMatcher) body(body any) bool {
+// matchBody reports whether the text occurs in the JSON of body (nil
+// matcher: true), by the rule every store's search uses.
+func matchBody(m *engine.TextMatcher, body any) bool {
 	if m == nil {
 		return true
 	}
@@ -366,8 +350,8 @@ func (m *textMatcher) body(body any) bool {
 	if err := enc.Encode(body); err != nil {
 		return false
 	}
-	js := bytes.ToLower(buf.Bytes())
-	return bytes.Contains(js, m.plain) || (m.escaped != nil && bytes.Contains(js, m.escaped))
+	found, _ := m.In(buf.Bytes(), nil)
+	return found
 }
 
 // PendingRuns returns every run whose status is queued, running or waiting,

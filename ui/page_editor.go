@@ -200,8 +200,9 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 	p.Doc = string(docJSON)
 
 	status := map[string]string{}
-	if runs, _, err := s.store.ListRuns(ctx, engine.RunQuery{FlowID: stored.ID, Limit: 1}); err == nil && len(runs) > 0 {
-		for _, st := range runs[0].Steps {
+	td := s.loadTestData(ctx, stored.ID) // read once: the map, the picker and the previews share it
+	if td.last != nil {
+		for _, st := range td.last.Steps {
 			status[st.ID] = string(st.Status)
 		}
 	}
@@ -214,7 +215,7 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 			p.SecretNames, b.secrets = names, names
 		}
 	}
-	pe := s.previewEnv(ctx, stored.ID, stored.Name)
+	pe := s.previewEnv(ctx, td, stored.ID, stored.Name)
 	seen := map[string]*views.PreviewView{} // the form is built twice; fields repeat
 	b.preview = func(text string) *views.PreviewView {
 		if pv, ok := seen[text]; ok {
@@ -227,7 +228,7 @@ func (s *Server) editorModel(c *fiber.Ctx, stored *engine.Flow, doc map[string]a
 		return &cp
 	}
 	p.PillMenu = pillMenu()
-	for _, g := range s.pickGroups(ctx, stored.ID) {
+	for _, g := range s.pickGroups(ctx, td, stored.ID) {
 		for _, it := range g.Items {
 			if it.Type != "" {
 				b.types[it.Expr] = it.Type
@@ -408,18 +409,38 @@ func (s *Server) listenPoll(c *fiber.Ctx) error {
 
 // pickerFragment lists the field paths seen in the test event and the last run.
 func (s *Server) pickerFragment(c *fiber.Ctx) error {
-	return s.render(c, fiber.StatusOK, views.Picker(s.pickGroups(c.UserContext(), c.Params("id"))))
+	return s.render(c, fiber.StatusOK, views.Picker(s.pickGroups(c.UserContext(), s.loadTestData(c.UserContext(), c.Params("id")), c.Params("id"))))
+}
+
+// testData is what the editor shows a flow's fields with: its test event,
+// its last run and the step outputs pinned as sample data.
+type testData struct {
+	sample *engine.TriggerData
+	last   *engine.Run
+	pins   map[string]any
+}
+
+// loadTestData reads a flow's test data: one read of each per request.
+func (s *Server) loadTestData(ctx context.Context, id string) testData {
+	var td testData
+	if sample, err := s.store.GetSample(ctx, id); err == nil {
+		td.sample = sample
+	}
+	if runs, _, err := s.store.ListRuns(ctx, engine.RunQuery{FlowID: id, Limit: 1}); err == nil && len(runs) > 0 {
+		td.last = runs[0]
+	}
+	td.pins = s.pins(ctx, id)
+	return td
 }
 
 // pickGroups lists the fields the picker offers: the test event (or the last
 // run's, or the verify preset's sample), earlier steps' outputs and variables.
-func (s *Server) pickGroups(ctx context.Context, id string) []views.PickGroup {
+func (s *Server) pickGroups(ctx context.Context, td testData, id string) []views.PickGroup {
 	var groups []views.PickGroup
-	if sample, err := s.store.GetSample(ctx, id); err == nil {
-		groups = append(groups, views.PickGroup{Title: "Test event", Items: flatten("trigger", toGeneric(sample), 6, 200)})
+	if td.sample != nil {
+		groups = append(groups, views.PickGroup{Title: "Test event", Items: flatten("trigger", toGeneric(td.sample), 6, 200)})
 	}
-	if runs, _, err := s.store.ListRuns(ctx, engine.RunQuery{FlowID: id, Limit: 1}); err == nil && len(runs) > 0 {
-		r := runs[0]
+	if r := td.last; r != nil {
 		if len(groups) == 0 {
 			groups = append(groups, views.PickGroup{Title: "Last run's event", Items: flatten("trigger", toGeneric(r.Trigger), 6, 200)})
 		}
@@ -445,7 +466,7 @@ func (s *Server) pickGroups(ctx context.Context, id string) []views.PickGroup {
 				{Expr: "trigger.body.scheduled_at", Example: "the time it fired", Type: "date"}}})
 		}
 	}
-	if pins := s.pins(ctx, id); len(pins) > 0 {
+	if pins := td.pins; len(pins) > 0 {
 		ids := make([]string, 0, len(pins))
 		for sid := range pins {
 			ids = append(ids, sid)

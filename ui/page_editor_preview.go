@@ -102,15 +102,11 @@ type previewEnv struct {
 	none bool // no event at all
 }
 
-func (s *Server) previewEnv(ctx context.Context, flowID, flowName string) previewEnv {
-	var trig *engine.TriggerData
-	if sample, err := s.store.GetSample(ctx, flowID); err == nil {
-		trig = sample
-	}
+func (s *Server) previewEnv(ctx context.Context, td testData, flowID, flowName string) previewEnv {
+	trig := td.sample
 	steps := map[string]any{}
 	vars := map[string]any{}
-	if runs, _, err := s.store.ListRuns(ctx, engine.RunQuery{FlowID: flowID, Limit: 1}); err == nil && len(runs) > 0 {
-		r := runs[0]
+	if r := td.last; r != nil {
 		if trig == nil {
 			trig = &r.Trigger
 		}
@@ -124,7 +120,7 @@ func (s *Server) previewEnv(ctx context.Context, flowID, flowName string) previe
 			vars[k] = toGeneric(v)
 		}
 	}
-	for id, out := range s.pins(ctx, flowID) {
+	for id, out := range td.pins {
 		steps[id] = map[string]any{"output": out, "status": "succeeded", "error": ""}
 	}
 	none := trig == nil
@@ -260,7 +256,7 @@ func (s *Server) previewPost(c *fiber.Ctx) error {
 	if len(text) > 64<<10 {
 		return fiber.NewError(fiber.StatusRequestEntityTooLarge, "the text is too long to preview")
 	}
-	pe := s.previewEnv(c.UserContext(), f.ID, f.Name)
+	pe := s.previewEnv(c.UserContext(), s.loadTestData(c.UserContext(), f.ID), f.ID, f.Name)
 	return s.render(c, fiber.StatusOK, views.Preview(*pe.preview(c.UserContext(), text)))
 }
 

@@ -85,7 +85,7 @@ func (s *Server) stepTestPost(c *fiber.Ctx) error {
 		tv.Error = "The flow has problems to fix before a step can run: " + problems[0].Path + ": " + problems[0].Message
 		return render()
 	}
-	pe := s.previewEnv(ctx, stored.ID, stored.Name)
+	pe := s.previewEnv(ctx, s.loadTestData(ctx, stored.ID), stored.ID, stored.Name)
 	if pe.none {
 		tv.Note = "No test event yet: the step ran with an empty trigger."
 	}

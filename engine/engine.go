@@ -750,11 +750,12 @@ func (e *Engine) ReplayMany(ctx context.Context, b BulkReplay) ([]string, error)
 	ids := []string{}
 	q := RunQuery{FlowID: b.Flow, Status: b.Status, Since: b.Since, Until: b.Until, Limit: 500}
 	for len(ids) < 10000 {
-		runs, next, err := e.store.ListRuns(ctx, q)
+		page, err := e.store.ListRunSummaries(ctx, q) // Replay reads each run itself
 		if err != nil {
 			return ids, err
 		}
-		for _, r := range runs {
+		next := page.Next
+		for _, r := range page.Runs {
 			id, err := e.Replay(ctx, r.ID, b.ReplayOptions)
 			if err != nil {
 				return ids, err

@@ -459,9 +459,9 @@ type guard struct{ used bool }
 
 func budgetRef() ast.Node { return &ast.IdentifierNode{Value: budgetName} }
 
+// Visit patches one node; ast.Walk visits children first, so each node is
+// patched once. used records that the program reads the budget.
 func (g *guard) Visit(node *ast.Node) {
-	before := *node
-	defer func() { g.used = g.used || *node != before || isGuardCall(*node) }()
 	switch n := (*node).(type) {
 	case *ast.BuiltinNode:
 		fn := "__tick"
@@ -469,72 +469,53 @@ func (g *guard) Visit(node *ast.Node) {
 			fn = "__collect"
 		}
 		for _, a := range n.Arguments {
-			if p, ok := a.(*ast.PredicateNode); ok && !ticked(p.Node) {
+			if p, ok := a.(*ast.PredicateNode); ok {
 				tick := &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn}, Arguments: []ast.Node{budgetRef()}}
 				p.Node = &ast.SequenceNode{Nodes: []ast.Node{tick, p.Node}}
+				g.used = true
 			}
 		}
-		if g, ok := guarded[n.Name]; ok {
-			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: g},
-				Arguments: append([]ast.Node{budgetRef()}, n.Arguments...)})
+		if name, ok := guarded[n.Name]; ok {
+			g.call(node, name, n.Arguments...)
 		} else if f, ok := sizeCharged[n.Name]; ok {
-			chargeArgs(n.Arguments, f)
+			g.used = chargeArgs(n.Arguments, f) || g.used
 		}
 	case *ast.BinaryNode:
-		if n.Operator == "matches" && !isConst(n.Right) {
-			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__matches"},
-				Arguments: []ast.Node{budgetRef(), n.Left, n.Right}})
-			return
-		}
-		if n.Operator == "+" && maybeString(n.Left) && maybeString(n.Right) && !(isConst(n.Left) && isConst(n.Right)) {
-			ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__add"},
-				Arguments: []ast.Node{budgetRef(), n.Left, n.Right}})
+		switch {
+		case n.Operator == "matches" && !isConst(n.Right):
+			g.call(node, "__matches", n.Left, n.Right)
+		case n.Operator == "+" && maybeString(n.Left) && maybeString(n.Right) && !(isConst(n.Left) && isConst(n.Right)):
+			g.call(node, "__add", n.Left, n.Right)
 		}
 	case *ast.CallNode:
 		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
 			if f, ok := sizeCharged[id.Value]; ok {
-				chargeArgs(n.Arguments, f)
+				g.used = chargeArgs(n.Arguments, f) || g.used
 			}
 		}
 	}
 }
 
-// ticked reports whether a closure body already starts with a tick.
-func ticked(n ast.Node) bool {
-	seq, ok := n.(*ast.SequenceNode)
-	if !ok || len(seq.Nodes) == 0 {
-		return false
-	}
-	c, ok := seq.Nodes[0].(*ast.CallNode)
-	if !ok {
-		return false
-	}
-	id, ok := c.Callee.(*ast.IdentifierNode)
-	return ok && (id.Value == "__tick" || id.Value == "__collect")
+// call replaces node with a call of a guard function on the budget and args.
+func (g *guard) call(node *ast.Node, fn string, args ...ast.Node) {
+	ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: fn},
+		Arguments: append([]ast.Node{budgetRef()}, args...)})
+	g.used = true
 }
 
-func isGuardCall(n ast.Node) bool {
-	switch x := n.(type) {
-	case *ast.CallNode, *ast.BuiltinNode, *ast.SequenceNode:
-		found := false
-		ast.Walk(&x, visitFunc(func(m *ast.Node) {
-			if id, ok := (*m).(*ast.IdentifierNode); ok && id.Value == budgetName {
-				found = true
-			}
-		}))
-		return found
-	}
-	return false
-}
-
-func chargeArgs(args []ast.Node, factor int) {
+// chargeArgs wraps each non-literal argument in __size; it reports whether
+// it wrapped any.
+func chargeArgs(args []ast.Node, factor int) bool {
+	wrapped := false
 	for i, a := range args {
 		if isConst(a) {
 			continue
 		}
+		wrapped = true
 		args[i] = &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__size"},
 			Arguments: []ast.Node{budgetRef(), a, &ast.IntegerNode{Value: factor}}}
 	}
+	return wrapped
 }
 
 // maybeString reports whether a `+` operand may be a string (or a list):

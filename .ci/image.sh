@@ -79,7 +79,7 @@ cmp -s "$BINARY" "$mnt/usr/local/bin/hookflow" || { echo "image: binary differs"
 # no daemon; the server is stopped by its pid.)
 port=""
 for _ in $(seq 1 50); do # a port nothing listens on
-	p=$((20000 + RANDOM % 20000))
+	p=$((20000 + RANDOM % 12000)) # below the kernel's ephemeral range (32768+), which clients take from
 	if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
 done
 "${B[@]}" run --isolation chroot "$ctr" -- /usr/local/bin/hookflow serve --addr "127.0.0.1:$port" >"$ctx/serve.log" 2>&1 &

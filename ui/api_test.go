@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -182,9 +183,12 @@ func TestAPIFlowRoundTrip(t *testing.T) {
 func TestAPIRunsAndSecrets(t *testing.T) {
 	h := newHookEnv(t)
 	const canary = "sk_live_CANARY_9f8e7d6c"
+	var authMu sync.Mutex // the five runs call the sink concurrently
 	var gotAuth string
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		authMu.Lock()
 		gotAuth = r.Header.Get("Authorization")
+		authMu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprintf(w, `{"echo":%q}`, r.Header.Get("Authorization"))
 	}))
@@ -209,9 +213,11 @@ func TestAPIRunsAndSecrets(t *testing.T) {
 			t.Fatalf("run %s: %s %s", id, r.Status, r.Error)
 		}
 	}
+	authMu.Lock()
 	if gotAuth != "Bearer "+canary {
 		t.Errorf("the sink got %q: the secret did not reach the request", gotAuth)
 	}
+	authMu.Unlock()
 	a := h.api("GET", "/api/v1/runs/"+ids[0], h.token, "")
 	if a.code != 200 || strings.Contains(a.raw, canary) || !strings.Contains(a.raw, "[redacted]") {
 		t.Errorf("run record leaks or lacks redaction: %.400s", a.raw)

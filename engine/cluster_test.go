@@ -345,25 +345,36 @@ func TestClusterTakeover(t *testing.T) {
 	running := &engine.Run{ID: engine.NewID(), FlowID: "w", FlowVersion: f.Version, Status: engine.RunRunning, CreatedAt: now,
 		Trigger: engine.TriggerData{Type: "test", ReceivedAt: now},
 		Steps:   []*engine.StepRun{{ID: "p", Type: "probe", Status: engine.StepRunning, Attempts: 1, StartedAt: &now}}}
-	for _, r := range []*engine.Run{queued, running} {
+	// Found running MaxInterrupted times in a row: failed, not run again.
+	loop := *running
+	loop.ID, loop.Interrupted = engine.NewID(), engine.MaxInterrupted-1
+	for _, r := range []*engine.Run{queued, running, &loop} {
 		if _, _, err := dead.store.CreateRun(ctx, r, "", 0); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for _, tc := range []struct {
-		run         *engine.Run
-		interrupted int
-	}{{queued, 0}, {running, 1}} {
+		run    *engine.Run
+		status engine.RunStatus
+		calls  int
+	}{{queued, engine.RunSucceeded, 1}, {running, engine.RunSucceeded, 1}, {&loop, engine.RunFailed, 0}} {
 		r := ended(t, b.store, tc.run.ID, 10*time.Second)
-		if r.Status != engine.RunSucceeded || ranBy(r, "s") != "b" || r.Interrupted != tc.interrupted {
-			t.Errorf("run %s: %s on %q, interrupted %d (want succeeded on b, %d): %s", tc.run.ID, r.Status, ranBy(r, "s"), r.Interrupted, tc.interrupted, r.Error)
+		if r.Status != tc.status {
+			t.Errorf("run %s: %s, want %s: %s", tc.run.ID, r.Status, tc.status, r.Error)
 		}
-		if got := calls(tc.run.ID); len(got) != 1 || got[0] != tc.run.ID+":p" {
-			t.Errorf("run %s: probe calls %v, want one with key %s:p", tc.run.ID, got, tc.run.ID)
+		if r.Status == engine.RunSucceeded && ranBy(r, "s") != "b" {
+			t.Errorf("run %s ran on %q, want b", tc.run.ID, ranBy(r, "s"))
+		}
+		if r.Status == engine.RunFailed && (r.Interrupted != engine.MaxInterrupted || !strings.Contains(r.Error, "not resumed again")) {
+			t.Errorf("run %s: interrupted %d, error %q", tc.run.ID, r.Interrupted, r.Error)
+		}
+		got := calls(tc.run.ID)
+		if len(got) != tc.calls || (tc.calls == 1 && got[0] != tc.run.ID+":p") {
+			t.Errorf("run %s: probe calls %v, want %d with key %s:p", tc.run.ID, got, tc.calls, tc.run.ID)
 		}
 	}
-	if b.obs.claimed.Load() < 2 || b.obs.taken.Load() < 2 {
-		t.Errorf("b claimed %d runs, %d taken over; want 2 and 2", b.obs.claimed.Load(), b.obs.taken.Load())
+	if b.obs.claimed.Load() != 3 || b.obs.taken.Load() != 3 {
+		t.Errorf("b claimed %d runs, %d taken over; want 3 and 3", b.obs.claimed.Load(), b.obs.taken.Load())
 	}
 }
 
@@ -503,8 +514,11 @@ func TestClusterFencing(t *testing.T) {
 			}
 			b.release()
 			r := ended(t, b.store, id, 10*time.Second)
-			if r.Status != engine.RunSucceeded || ranBy(r, "s") != "b" || r.Interrupted != 1 {
-				t.Errorf("run: %s, s on %q, interrupted %d; want succeeded on b, 1", r.Status, ranBy(r, "s"), r.Interrupted)
+			if r.Status != engine.RunSucceeded || ranBy(r, "s") != "b" {
+				t.Errorf("run: %s, s on %q; want succeeded on b", r.Status, ranBy(r, "s"))
+			}
+			if b.obs.taken.Load() != 1 {
+				t.Errorf("b took %d runs over, want 1", b.obs.taken.Load())
 			}
 			if got := calls(id); len(got) != 1 {
 				t.Errorf("probe ran %d times (%v); want once, on b", len(got), got)

@@ -91,17 +91,6 @@ func (e *Engine) holds(runID string) (string, bool) {
 	return h.flowID, true
 }
 
-// Held returns how many runs this node holds (0 on one node: it holds
-// every run without leases).
-func (e *Engine) Held() int {
-	if e.nodes == nil {
-		return 0
-	}
-	e.nodes.mu.Lock()
-	defer e.nodes.mu.Unlock()
-	return len(e.nodes.held)
-}
-
 // logEvery logs at most once per minute per key (a database that is down
 // fails every second).
 func (n *nodes) logEvery(e *Engine, key, format string, args ...any) {

@@ -507,6 +507,13 @@ func (st *runState) checkpoint(ctx context.Context) bool {
 	if !st.dirty || st.ephemeral {
 		return true
 	}
+	if !st.e.leaseFresh(st.run.ID) {
+		// This node's lease may have expired (a stall longer than the
+		// lease): another node may run it now, so this one writes nothing.
+		st.errMsg = ErrLeaseLost.Error()
+		st.lost = true
+		return false
+	}
 	// A checkpoint is written even when the run was just canceled or the
 	// server is stopping: it records a finished side effect.
 	if err := st.e.store.SaveRun(context.WithoutCancel(ctx), st.run); err != nil {

@@ -91,6 +91,20 @@ func (e *Engine) holds(runID string) (string, bool) {
 	return h.flowID, true
 }
 
+// leaseFresh reports whether this node's lease on a run it holds surely
+// lasts still (its last claim or renewal is less than a lease ago); always
+// true on one node. A run not in the held set is left to the store's fence.
+func (e *Engine) leaseFresh(runID string) bool {
+	if e.nodes == nil {
+		return true
+	}
+	n := e.nodes
+	n.mu.Lock()
+	h := n.held[runID]
+	n.mu.Unlock()
+	return h == nil || time.Since(h.at) < n.c.Lease()
+}
+
 // logEvery logs at most once per minute per key (a database that is down
 // fails every second).
 func (n *nodes) logEvery(e *Engine, key, format string, args ...any) {

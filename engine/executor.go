@@ -73,6 +73,8 @@ type runState struct {
 	ephemeral bool
 	// retrying: the run suspends for a retry backoff (not a delay).
 	retrying bool
+	// lost: a checkpoint found the run's lease held by another node.
+	lost bool
 	// ctx ends when the run is canceled or the server stops.
 	ctx context.Context
 	// eval is what expressions run under (reused step by step).
@@ -90,6 +92,12 @@ func (e *Engine) execute(it *item) {
 	rctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	e.wakes.Delete(it.runID) // what woke it is seen by this execution
+	if e.nodes != nil {
+		if _, ok := e.holds(it.runID); !ok {
+			e.cancels.Delete(it.runID)
+			return // another node holds it now
+		}
+	}
 	r := it.run
 	if r != nil && it.light {
 		// Queued beyond the in-memory cap without its decoded body; a body
@@ -108,6 +116,7 @@ func (e *Engine) execute(it *item) {
 	}
 	if r.Status.Final() {
 		e.cancels.Delete(r.ID)
+		e.unhold(r.ID)
 		return
 	}
 	if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
@@ -140,12 +149,21 @@ func (e *Engine) execute(it *item) {
 	if it.resumed && st.dirty && !st.checkpoint(ctx) {
 		// A resumed run is marked running before it executes, so that a
 		// crash now is counted at the next start (see Start).
-		e.retryLater(it, errors.New(st.errMsg))
+		e.retryLater(it, st.err())
 		return
 	}
 	st.mu.Lock()
 	o := st.walk(rctx, c.Steps, "", nil)
 	st.mu.Unlock()
+	if st.lost {
+		e.leaseLost(r.ID)
+		return
+	}
+	if e.nodes != nil {
+		if _, ok := e.holds(r.ID); !ok {
+			return // taken over while it executed: the new holder goes on
+		}
+	}
 	if o != goOn && o != filtered {
 		if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
 			e.finish(ctx, st, RunCanceled, "canceled")
@@ -169,7 +187,7 @@ func (e *Engine) execute(it *item) {
 		if !at.IsZero() {
 			r.NextAt = &at
 		}
-		if err := e.store.SaveRun(ctx, r); err != nil {
+		if err := e.saveRun(ctx, r); err != nil {
 			e.retryLater(it, err)
 			return
 		}
@@ -182,7 +200,7 @@ func (e *Engine) execute(it *item) {
 			e.cfg.Fault("run.waiting_delay")
 		}
 	case aborted:
-		e.retryLater(it, errors.New(st.errMsg))
+		e.retryLater(it, st.err())
 	}
 }
 
@@ -222,6 +240,10 @@ func (e *Engine) ExecuteNow(ctx context.Context, flowID string, t TriggerData) (
 // retryLater re-queues a run whose checkpoint the store refused (overload,
 // full disk). Its stored state is consistent; it resumes from there.
 func (e *Engine) retryLater(it *item, err error) {
+	if errors.Is(err, ErrLeaseLost) {
+		e.leaseLost(it.runID) // another node runs it now
+		return
+	}
 	e.logf("run %s: checkpoint failed, retrying in 1s: %v", it.runID, err)
 	e.timers.add(e.now().Add(time.Second), &item{runID: it.runID, flowID: it.flowID})
 }
@@ -472,6 +494,28 @@ func (st *runState) afterFail(cs *CStep, rec *StepRun, msg string) outcome {
 	return failed
 }
 
+// saveRun checkpoints a run this node executes, unless its lease may have
+// expired: after a stall longer than the lease another node may run it, so
+// this one writes nothing (ErrLeaseLost).
+func (e *Engine) saveRun(ctx context.Context, r *Run) error {
+	return e.saveRunIf(ctx, r, e.leaseFresh(r.ID))
+}
+
+func (e *Engine) saveRunIf(ctx context.Context, r *Run, fresh bool) error {
+	if !fresh {
+		return fmt.Errorf("run %s: this node's lease may have expired: %w", r.ID, ErrLeaseLost)
+	}
+	return e.store.SaveRun(ctx, r)
+}
+
+// err is why the run was aborted.
+func (st *runState) err() error {
+	if st.lost {
+		return ErrLeaseLost
+	}
+	return errors.New(st.errMsg)
+}
+
 // checkpoint writes the run durably if anything changed.
 func (st *runState) checkpoint(ctx context.Context) bool {
 	if !st.dirty || st.ephemeral {
@@ -479,8 +523,9 @@ func (st *runState) checkpoint(ctx context.Context) bool {
 	}
 	// A checkpoint is written even when the run was just canceled or the
 	// server is stopping: it records a finished side effect.
-	if err := st.e.store.SaveRun(context.WithoutCancel(ctx), st.run); err != nil {
+	if err := st.e.saveRun(context.WithoutCancel(ctx), st.run); err != nil {
 		st.errMsg = err.Error()
+		st.lost = st.lost || errors.Is(err, ErrLeaseLost)
 		return false
 	}
 	st.dirty = false
@@ -886,7 +931,12 @@ func (e *Engine) finish(ctx context.Context, st *runState, status RunStatus, msg
 	if status == RunSucceeded || status == RunFiltered {
 		r.Output = st.redactValue(st.last)
 	}
-	if err := e.store.SaveRun(ctx, r); err != nil {
+	// An ending run leaves the held set first: a renewal meanwhile must not
+	// take its missing lease for a takeover.
+	fresh := e.leaseFresh(r.ID)
+	e.unhold(r.ID)
+	if err := e.saveRunIf(ctx, r, fresh); err != nil {
+		e.hold(r.ID, r.FlowID)
 		e.retryLater(&item{runID: r.ID, flowID: r.FlowID}, err)
 		return
 	}

@@ -48,7 +48,7 @@ func (s *Store) ImportFlow(ctx context.Context, current *engine.Flow, versions [
 				return err
 			}
 		}
-		return nil
+		return notifyFlow(ctx, tx, current.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("import flow %q: %w", current.ID, err)

@@ -75,6 +75,9 @@ const (
 	NoticeWake   = "wake"   // ID: a run whose wait ended (resumed, child ended)
 	NoticeCancel = "cancel" // ID: a run to cancel
 	NoticeResync = "resync" // the listener (re)connected; ID empty
+	// NoticeSecrets: ID: a secret was set or deleted; every node re-reads
+	// the secrets it keeps decrypted in memory.
+	NoticeSecrets = "secrets"
 )
 
 // Notice is a message between nodes. Payloads stay small (PostgreSQL's

@@ -464,6 +464,20 @@ func (e *Engine) notice(nt Notice) {
 		if flowID, ok := e.holds(nt.ID); ok {
 			e.cancelHere(nt.ID, flowID)
 		}
+	case NoticeSecrets:
+		e.reloadSecrets(ctx)
+	}
+}
+
+// reloadSecrets re-reads the secrets (another node set or deleted one) when
+// the engine's Secrets keep them in memory.
+func (e *Engine) reloadSecrets(ctx context.Context) {
+	r, ok := e.cfg.Secrets.(interface{ Reload(context.Context) error })
+	if !ok {
+		return
+	}
+	if err := r.Reload(ctx); err != nil {
+		e.nodes.logEvery(e, "secrets", "reload secrets another node changed: %v", err)
 	}
 }
 
@@ -515,6 +529,7 @@ func (e *Engine) removeFlow(id string) {
 // connected: every flow, and whether a held run waiting for a request or a
 // child should wake.
 func (e *Engine) resync(ctx context.Context) {
+	e.reloadSecrets(ctx)
 	flows, err := e.store.ListFlows(ctx)
 	if err != nil {
 		e.nodes.logEvery(e, "resync", "re-read flows after (re)connecting: %v", err)

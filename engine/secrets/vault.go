@@ -34,6 +34,24 @@ func NewVault(ctx context.Context, store engine.SecretStore, kr *Keyring) (*Vaul
 	return v, nil
 }
 
+// Reload re-reads every secret: another node sharing the store changed one
+// (the engine calls it on engine.NoticeSecrets).
+func (v *Vault) Reload(ctx context.Context) error { return v.reload(ctx) }
+
+// changed re-reads the secrets after this process changed one and, on a
+// store shared by several nodes, tells the others to re-read theirs.
+func (v *Vault) changed(ctx context.Context, name string) error {
+	if err := v.reload(ctx); err != nil {
+		return err
+	}
+	if c, ok := v.store.(engine.Cluster); ok {
+		if err := c.Publish(ctx, engine.Notice{Kind: engine.NoticeSecrets, ID: name}); err != nil {
+			return fmt.Errorf("secret %s is stored, but the other nodes were not told (they see it at their next reconnect or restart): %w", name, err)
+		}
+	}
+	return nil
+}
+
 func (v *Vault) reload(ctx context.Context) error {
 	all, err := v.kr.All(ctx, v.store)
 	if err != nil {
@@ -90,7 +108,7 @@ func (v *Vault) Set(ctx context.Context, name, value string) error {
 	if err := v.kr.PutSecret(ctx, v.store, name, []byte(value)); err != nil {
 		return fmt.Errorf("store secret %s: %w", name, err)
 	}
-	return v.reload(ctx)
+	return v.changed(ctx, name)
 }
 
 // Delete removes a secret.
@@ -98,7 +116,7 @@ func (v *Vault) Delete(ctx context.Context, name string) error {
 	if err := v.store.DeleteSecret(ctx, name); err != nil {
 		return fmt.Errorf("delete secret %s: %w", name, err)
 	}
-	return v.reload(ctx)
+	return v.changed(ctx, name)
 }
 
 // Names lists the secrets' names, sorted; values are never read back.

@@ -164,6 +164,24 @@ func TestSaveFence(t *testing.T) {
 	if err := a.SaveRun(ctx, &engine.Run{ID: "missing", FlowID: "f"}); !errors.Is(err, engine.ErrNotFound) || errors.Is(err, engine.ErrLeaseLost) {
 		t.Fatalf("save of a missing run: %v", err)
 	}
+	// A run that ended is never saved again, by any node: a node that lost
+	// it while stalled must not turn it back to running.
+	ended := &engine.Run{FlowID: "f"}
+	if _, _, err := a.CreateRun(ctx, ended, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	ended.Status = engine.RunSucceeded
+	must(t, a.SaveRun(ctx, ended))
+	for _, st := range []*Store{a, b} {
+		stale := *ended
+		stale.Status = engine.RunRunning
+		if err := st.SaveRun(ctx, &stale); !errors.Is(err, engine.ErrLeaseLost) {
+			t.Fatalf("%s saved a run that had ended: %v", st.Node(), err)
+		}
+	}
+	if got, err := a.GetRun(ctx, ended.ID); err != nil || got.Status != engine.RunSucceeded {
+		t.Fatalf("the ended run reads %v, %v; want succeeded", got, err)
+	}
 	// A run created final holds no lease.
 	r := &engine.Run{FlowID: "f", Status: engine.RunFailed}
 	if _, _, err := a.CreateRun(ctx, r, "k-final", time.Hour); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/hookflow/hookflow/engine"
@@ -127,6 +128,10 @@ SELECT count(*) FROM r`
 // Under READ COMMITTED an UPDATE waiting for a concurrent claim's row lock
 // re-checks the fence on the claimed row, so the fence is exact.
 //
+// A run that has ended is never saved again: a node that lost a run (its
+// lease expired while it stalled, and another node finished the run) must
+// not turn it back to running; that save is a lost lease too.
+//
 // It returns the runs updated (1, or 0) and, only after 0 (no lookup on
 // the common path), from the statement's snapshot the lease owner of a run
 // that exists (empty for none, NULL when the run does not exist): 0 with
@@ -136,14 +141,16 @@ WITH u AS (
 	UPDATE runs SET status = $2, record = $4,
 		lease_owner = CASE WHEN $3::boolean THEN $5 END,
 		lease_expires_at = CASE WHEN $3::boolean THEN now() + $6::interval END
-	WHERE id = $1 AND (lease_owner IS NULL OR lease_owner = $5 OR lease_expires_at <= now())
+	WHERE id = $1 AND status NOT IN ('succeeded', 'filtered', 'failed', 'canceled')
+		AND (lease_owner IS NULL OR lease_owner = $5 OR lease_expires_at <= now())
 	RETURNING id
 ), ins AS (
 	INSERT INTO runs_pending (id) SELECT id FROM u WHERE $3::boolean ON CONFLICT DO NOTHING
 ), del AS (
 	DELETE FROM runs_pending WHERE id = $1 AND NOT $3::boolean AND EXISTS (SELECT 1 FROM u)
 )
-SELECT n, CASE WHEN n = 0 THEN (SELECT coalesce(lease_owner, '') FROM runs WHERE id = $1) END
+SELECT n, CASE WHEN n = 0 THEN (SELECT CASE WHEN status IN ('succeeded', 'filtered', 'failed', 'canceled')
+	THEN 'ended ' || status ELSE coalesce(lease_owner, '') END FROM runs WHERE id = $1) END
 FROM (SELECT count(*) AS n FROM u) c`
 
 // CreateRun stores a new run; see engine.RunStore. An empty r.ID is set to a
@@ -264,6 +271,8 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 	case err != nil || saved:
 	case holder == nil:
 		err = engine.ErrNotFound
+	case strings.HasPrefix(*holder, "ended "):
+		err = fmt.Errorf("%w: the run has %s meanwhile", engine.ErrLeaseLost, *holder)
 	default:
 		err = fmt.Errorf("%w (%s)", engine.ErrLeaseLost, *holder)
 	}

@@ -472,15 +472,24 @@ func testPendingRuns(t *testing.T, st engine.Store) {
 	}
 	runs[0].Status = engine.RunSucceeded
 	must(t, st.SaveRun(ctx, runs[0]))
-	runs[1].Status = engine.RunWaiting // a replayed/retried run may go back to pending
-	must(t, st.SaveRun(ctx, runs[1]))
+	runs[2].Status = engine.RunWaiting // running → waiting (a delay) stays pending
+	must(t, st.SaveRun(ctx, runs[2]))
 	got, err = st.PendingRuns(ctx)
 	must(t, err)
-	if fmt.Sprint(runIDs(got)) != fmt.Sprint([]string{runs[1].ID, runs[2].ID, runs[4].ID}) {
+	if fmt.Sprint(runIDs(got)) != fmt.Sprint([]string{runs[2].ID, runs[4].ID}) {
 		t.Fatalf("pending after saves: %v", statusesOf(got))
 	}
 	if got[0].Status != engine.RunWaiting {
 		t.Fatalf("pending run has status %q", got[0].Status)
+	}
+	// The engine never saves a run that ended (replay makes a new run); a
+	// store shared by several nodes refuses it, so that a node that lost a
+	// run cannot turn it back to running.
+	if _, shared := st.(engine.Cluster); shared {
+		runs[1].Status = engine.RunWaiting
+		if err := st.SaveRun(ctx, runs[1]); !errors.Is(err, engine.ErrLeaseLost) {
+			t.Fatalf("a shared store saved a run that had ended: %v", err)
+		}
 	}
 }
 

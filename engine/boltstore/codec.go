@@ -19,6 +19,7 @@ import (
 // still decode.
 //
 //	runs          1, flags, payload: the run's JSON without its trigger
+//	              (written until data format 2; since 3: format 2, runcodec.go)
 //	run_triggers  1, flags, payload: uvarint len + body JSON, uvarint len + raw, JSON of the rest
 //	runs_by_flow  1, int64be(created_at unix ns), len(status), status, JSON of the RunSummary
 //	runs_pending  the same as runs_by_flow
@@ -75,7 +76,12 @@ func pack(flags byte, payload []byte) []byte {
 // unpack returns a format-1 value's flags and payload. An uncompressed
 // payload is a slice of v; a compressed one is decoded into buf's storage.
 func unpack(v, buf []byte) (flags byte, payload []byte, err error) {
-	if len(v) < 2 || v[0] != formatV1 {
+	return unpackFormat(v, buf, formatV1)
+}
+
+// unpackFormat is unpack for values of format want.
+func unpackFormat(v, buf []byte, want byte) (flags byte, payload []byte, err error) {
+	if len(v) < 2 || v[0] != want {
 		if len(v) > 0 {
 			return 0, nil, fmt.Errorf("unknown record format %d (written by a newer hookflow?)", v[0])
 		}
@@ -104,18 +110,20 @@ type runRecord struct {
 	Trigger json.RawMessage `json:"trigger,omitempty"`
 }
 
-func encodeRun(r *engine.Run) ([]byte, error) {
-	js, err := json.Marshal(runRecord{Run: r})
-	if err != nil {
-		return nil, err
-	}
-	return pack(0, js), nil
-}
-
 // decodeRunRecord decodes a runs value: the run, and the trigger JSON that
 // records from before the split carry (nil otherwise).
 func decodeRunRecord(id, data []byte) (*engine.Run, []byte, error) {
 	js := data
+	if len(data) > 0 && data[0] == formatV2 {
+		_, p, err := unpackFormat(data, nil, formatV2)
+		if err == nil {
+			var r *engine.Run
+			if r, err = decodeRunV2(p); err == nil {
+				return r, nil, nil
+			}
+		}
+		return nil, nil, fmt.Errorf("decode run %q: %w", id, err)
+	}
 	if !legacyJSON(data) {
 		var err error
 		if _, js, err = unpack(data, nil); err != nil {

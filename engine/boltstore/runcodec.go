@@ -43,14 +43,7 @@ func encodeRun(r *engine.Run) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(b)-2 >= compressMin {
-		p := b[2:]
-		out := zEncoder().EncodeAll(p, append(make([]byte, 0, 2+len(p)/2), formatV2, flagZstd))
-		if len(out)-2 <= len(p)-len(p)/8 {
-			return out, nil
-		}
-	}
-	return b, nil
+	return compress(b), nil
 }
 
 func appendRun(b []byte, r *engine.Run) ([]byte, error) {

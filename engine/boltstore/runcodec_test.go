@@ -22,7 +22,7 @@ func encodeRunV1(r *engine.Run) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return pack(0, js), nil
+	return compress(append([]byte{formatV1, 0}, js...)), nil
 }
 
 // codecRuns are runs that exercise every field of the record.

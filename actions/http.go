@@ -239,14 +239,16 @@ func (h *HTTP) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, engine.Permanent(fmt.Errorf("%s: url %q is not an absolute http or https URL", op, redact(h.URL, secrets)))
 	}
-	q := u.Query()
-	for _, k := range sortedKeys(h.Query) {
-		q.Set(k, h.Query[k])
+	if queryAuth := h.Auth != nil && h.Auth.Type == "query"; u.RawQuery != "" || len(h.Query) > 0 || queryAuth {
+		q := u.Query()
+		for _, k := range sortedKeys(h.Query) {
+			q.Set(k, h.Query[k])
+		}
+		if queryAuth {
+			q.Set(h.Auth.Name, h.Auth.Value)
+		}
+		u.RawQuery = q.Encode()
 	}
-	if h.Auth != nil && h.Auth.Type == "query" {
-		q.Set(h.Auth.Name, h.Auth.Value)
-	}
-	u.RawQuery = q.Encode()
 	op = "http " + method + " " + redact(u.Redacted(), secrets)
 
 	body, contentType, err := h.encodeBody()
@@ -395,7 +397,7 @@ func (h *HTTP) encodeBody() ([]byte, string, error) {
 			return nil, "", errors.New("body_type form needs an object body")
 		}
 	default:
-		b, err := json.Marshal(h.Body)
+		b, err := engine.AppendJSON(nil, h.Body) // encoding/json's bytes, without reflection
 		if err != nil {
 			return nil, "", fmt.Errorf("encode body as JSON: %w", err)
 		}

@@ -30,7 +30,7 @@ ORDER = PHASES + EXEC + TAIL
 def main():
     binary, prof, runs = sys.argv[1], sys.argv[2], float(sys.argv[3])
     out = subprocess.run(["go", "tool", "pprof", "-traces", binary, prof], capture_output=True, text=True).stdout
-    totals, total = {}, 0.0
+    totals, total, sys_total = {}, 0.0, 0.0
     for block in out.split("-----------+-------------------------------------------------------")[1:]:
         lines = [l for l in block.strip().splitlines() if l.strip()]
         if not lines:
@@ -40,6 +40,8 @@ def main():
             continue
         v = float(m.group(1)) * {"s": 1e6, "ms": 1e3, "us": 1, "µs": 1}[m.group(2)]
         stack = "\n".join([m.group(3)] + lines[1:])
+        if re.search(r"syscall\.Syscall6|linux\.Syscall6|syscall\.RawSyscall", m.group(3)):
+            sys_total += v  # the kernel's share (fsync, network): varies with the disk and other load
         name = "other (scheduler, netpoll, timers, runtime)"
         for n, pat in ORDER:
             if re.search(pat, stack):
@@ -56,5 +58,7 @@ def main():
         seen.add(n)
         print(f"| {n} | {totals[n]/runs:.1f} | {100*totals[n]/total:.1f}% |")
     print(f"| **total** | **{total/runs:.1f}** | 100% |")
+    print(f"| of which system calls (leaf) | {sys_total/runs:.1f} | {100*sys_total/total:.1f}% |")
+    print(f"| **total without system calls** | **{(total-sys_total)/runs:.1f}** | |")
 
 main()

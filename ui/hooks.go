@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/hookflow/hookflow/engine"
@@ -130,7 +131,17 @@ func (s *Server) receive(c *fiber.Ctx, flowID string, res *hookResult) (int, err
 	if dup {
 		return fiber.StatusOK, c.Status(fiber.StatusOK).JSON(fiber.Map{"run_id": runID, "duplicate": true})
 	}
-	return fiber.StatusAccepted, c.Status(fiber.StatusAccepted).JSON(fiber.Map{"run_id": runID, "status": "queued"})
+	return fiber.StatusAccepted, queuedAnswer(c, runID)
+}
+
+// queuedAnswer writes the 202 answer {"run_id":…,"status":"queued"}: the
+// bytes c.JSON(fiber.Map{…}) writes, without encoding/json's reflection.
+func queuedAnswer(c *fiber.Ctx, runID string) error {
+	b := append(make([]byte, 0, 64), `{"run_id":`...)
+	b, _ = engine.AppendJSON(b, runID) // a string always encodes
+	b = append(b, `,"status":"queued"}`...)
+	c.Status(fiber.StatusAccepted).Response().Header.SetContentType(fiber.MIMEApplicationJSON)
+	return c.Send(b)
 }
 
 // respondWait holds the request until a respond step answers or the run ends,
@@ -202,8 +213,9 @@ func (s *Server) inbound(c *fiber.Ctx, body []byte) *engine.Inbound {
 	if rest := c.Params("*"); rest != "" {
 		in.Path = "/" + rest
 	}
+	var scratch [64]byte
 	c.Request().Header.VisitAll(func(k, v []byte) {
-		name := strings.ToLower(string(k))
+		name := lowerHeaderName(k, scratch[:0])
 		if old, ok := in.Headers[name]; ok {
 			in.Headers[name] = old + ", " + string(v)
 		} else {
@@ -214,6 +226,21 @@ func (s *Server) inbound(c *fiber.Ctx, body []byte) *engine.Inbound {
 		in.Query[string(k)] = append(in.Query[string(k)], string(v))
 	})
 	return in
+}
+
+// lowerHeaderName returns k lower-cased as a string, with one allocation
+// (strings.ToLower(string(k)) makes two for fasthttp's canonical names).
+func lowerHeaderName(k, scratch []byte) string {
+	for _, c := range k {
+		if c >= utf8.RuneSelf { // not a token: as strings.ToLower has it
+			return strings.ToLower(string(k))
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		scratch = append(scratch, c)
+	}
+	return string(scratch)
 }
 
 // allowedMethods lists the methods a webhook takes, for 405 answers.

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -111,7 +112,7 @@ func TestUpgradeDataDir(t *testing.T) {
 	}
 	st.Close()
 	_, errOut, code = cli(t, data, "", "flows", "export", key)
-	want := "its data format is 99, this hookflow understands up to 2"
+	want := "its data format is 99, this hookflow understands up to " + strconv.Itoa(boltstore.FormatVersion)
 	if code != 2 || !strings.Contains(errOut, want) {
 		t.Errorf("newer data dir: exit %d, stderr %q; want exit 2 and %q", code, errOut, want)
 	}

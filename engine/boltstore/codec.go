@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 // still decode.
 //
 //	runs          1, flags, payload: the run's JSON without its trigger
+//	              (written until data format 2; since 3: format 2, runcodec.go)
 //	run_triggers  1, flags, payload: uvarint len + body JSON, uvarint len + raw, JSON of the rest
 //	runs_by_flow  1, int64be(created_at unix ns), len(status), status, JSON of the RunSummary
 //	runs_pending  the same as runs_by_flow
@@ -59,23 +62,27 @@ var (
 	})
 )
 
-// pack frames payload as a format-1 value, compressed when that pays.
-func pack(flags byte, payload []byte) []byte {
-	if len(payload) >= compressMin {
-		out := zEncoder().EncodeAll(payload, append(make([]byte, 0, 2+len(payload)/2), formatV1, flags|flagZstd))
-		if len(out)-2 <= len(payload)-len(payload)/8 {
+// compress returns v (version, flags, payload) with its payload
+// zstd-compressed when it is large and that saves an eighth, else v.
+func compress(v []byte) []byte {
+	if p := v[2:]; len(p) >= compressMin {
+		out := zEncoder().EncodeAll(p, append(make([]byte, 0, 2+len(p)/2), v[0], v[1]|flagZstd))
+		if len(out)-2 <= len(p)-len(p)/8 {
 			return out
 		}
 	}
-	out := make([]byte, 0, 2+len(payload))
-	out = append(out, formatV1, flags)
-	return append(out, payload...)
+	return v
 }
 
 // unpack returns a format-1 value's flags and payload. An uncompressed
 // payload is a slice of v; a compressed one is decoded into buf's storage.
 func unpack(v, buf []byte) (flags byte, payload []byte, err error) {
-	if len(v) < 2 || v[0] != formatV1 {
+	return unpackFormat(v, buf, formatV1)
+}
+
+// unpackFormat is unpack for values of format want.
+func unpackFormat(v, buf []byte, want byte) (flags byte, payload []byte, err error) {
+	if len(v) < 2 || v[0] != want {
 		if len(v) > 0 {
 			return 0, nil, fmt.Errorf("unknown record format %d (written by a newer hookflow?)", v[0])
 		}
@@ -104,18 +111,20 @@ type runRecord struct {
 	Trigger json.RawMessage `json:"trigger,omitempty"`
 }
 
-func encodeRun(r *engine.Run) ([]byte, error) {
-	js, err := json.Marshal(runRecord{Run: r})
-	if err != nil {
-		return nil, err
-	}
-	return pack(0, js), nil
-}
-
 // decodeRunRecord decodes a runs value: the run, and the trigger JSON that
 // records from before the split carry (nil otherwise).
 func decodeRunRecord(id, data []byte) (*engine.Run, []byte, error) {
 	js := data
+	if len(data) > 0 && data[0] == formatV2 {
+		_, p, err := unpackFormat(data, nil, formatV2)
+		if err == nil {
+			var r *engine.Run
+			if r, err = decodeRunV2(p); err == nil {
+				return r, nil, nil
+			}
+		}
+		return nil, nil, fmt.Errorf("decode run %q: %w", id, err)
+	}
 	if !legacyJSON(data) {
 		var err error
 		if _, js, err = unpack(data, nil); err != nil {
@@ -164,24 +173,146 @@ func encodeTrigger(t *engine.TriggerData) ([]byte, error) {
 		}
 		body = js
 	}
-	// plainTrigger has TriggerData's fields without its MarshalJSON: the
-	// same JSON, without encoding/json compacting a Marshaler's output again.
-	rest := plainTrigger(*t)
-	rest.Body, rest.Raw, rest.BodyJSON = nil, "", nil
-	meta, err := json.Marshal(&rest)
-	if err != nil {
-		return nil, err
-	}
-	p := make([]byte, 0, 2*binary.MaxVarintLen64+len(body)+len(raw)+len(meta))
+	p := make([]byte, 0, 2+2*binary.MaxVarintLen64+len(body)+len(raw)+256)
+	p = append(p, formatV1, flags)
 	p = binary.AppendUvarint(p, uint64(len(body)))
 	p = append(p, body...)
 	p = binary.AppendUvarint(p, uint64(len(raw)))
 	p = append(p, raw...)
-	p = append(p, meta...)
-	return pack(flags, p), nil
+	p, err := appendTriggerMeta(p, t)
+	if err != nil {
+		return nil, err
+	}
+	return compress(p), nil
 }
 
-type plainTrigger engine.TriggerData
+// appendTriggerMeta appends the JSON of t without its body and raw text:
+// the bytes encoding/json writes for a plainTrigger with Body, Raw and
+// BodyJSON cleared (TestTriggerMetaJSON), by hand.
+func appendTriggerMeta(b []byte, t *engine.TriggerData) ([]byte, error) {
+	var err error
+	b = append(b, `{"type":`...)
+	b, _ = engine.AppendJSON(b, t.Type)
+	if t.Method != "" {
+		b = append(b, `,"method":`...)
+		b, _ = engine.AppendJSON(b, t.Method)
+	}
+	b = append(b, `,"path":`...)
+	b, _ = engine.AppendJSON(b, t.Path)
+	b = append(b, `,"headers":`...)
+	b, _ = engine.AppendJSON(b, t.Headers) // map[string]string always encodes
+	b = append(b, `,"query":`...)
+	if b, err = engine.AppendJSON(b, t.Query); err != nil {
+		return nil, err
+	}
+	b = append(b, `,"body":null,"files":`...)
+	if t.Files == nil {
+		b = append(b, "null"...)
+	} else {
+		js, err := json.Marshal(t.Files)
+		if err != nil {
+			return nil, err
+		}
+		b = append(b, js...)
+	}
+	if t.RawBase64 {
+		b = append(b, `,"raw_base64":true`...)
+	}
+	if t.XML != nil {
+		b = append(b, `,"xml":`...)
+		if b, err = engine.AppendJSON(b, t.XML); err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, `,"received_at":`...)
+	js, err := t.ReceivedAt.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	b = append(b, js...)
+	if t.Reconciled {
+		b = append(b, `,"reconciled":true`...)
+	}
+	if len(t.FileData) > 0 {
+		b = append(b, `,"file_data":`...)
+		b, _ = engine.AppendJSON(b, t.FileData)
+	}
+	return append(b, '}'), nil
+}
+
+// decodeTriggerMeta reads what appendTriggerMeta wrote, with the webhook
+// decoder and by hand; a shape it does not expect (files, a field of another
+// type) goes through encoding/json, which gives the same result.
+func decodeTriggerMeta(meta []byte, t *engine.TriggerData) error {
+	v, err := engine.DecodeJSON(meta)
+	m, ok := v.(map[string]any)
+	if err != nil || !ok {
+		return json.Unmarshal(meta, t)
+	}
+	var x engine.TriggerData
+	for k, val := range m {
+		switch k {
+		case "type":
+			x.Type, ok = val.(string)
+		case "method":
+			x.Method, ok = val.(string)
+		case "path":
+			x.Path, ok = val.(string)
+		case "raw":
+			x.Raw, ok = val.(string)
+		case "headers":
+			x.Headers, ok = stringMap(val)
+		case "file_data":
+			x.FileData, ok = stringMap(val)
+		case "query":
+			x.Query, ok = val.(map[string]any)
+			ok = ok || val == nil
+		case "body":
+			x.Body = val
+		case "xml":
+			x.XML = val
+		case "raw_base64":
+			x.RawBase64, ok = val.(bool)
+		case "reconciled":
+			x.Reconciled, ok = val.(bool)
+		case "received_at":
+			var s string
+			if s, ok = val.(string); ok {
+				x.ReceivedAt, err = time.Parse(time.RFC3339, s)
+				ok = err == nil
+			}
+		case "files":
+			ok = val == nil
+		default: // a key encoding/json would match without regard to case
+			ok = false
+		}
+		if !ok {
+			return json.Unmarshal(meta, t)
+		}
+	}
+	*t = x
+	return nil
+}
+
+// stringMap converts a decoded JSON object of strings (nil for null).
+func stringMap(v any) (map[string]string, bool) {
+	if v == nil {
+		return nil, true
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string]string, len(m))
+	for k, e := range m {
+		s, ok := e.(string)
+		if !ok {
+			return nil, false
+		}
+		out[k] = s
+	}
+	return out, true
+}
 
 // triggerParts splits a format-1 trigger value; a compressed one is
 // decoded into buf's storage, returned as scratch for reuse.
@@ -220,7 +351,7 @@ func decodeTrigger(v []byte, t *engine.TriggerData) error {
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(meta, t); err != nil {
+	if err := decodeTriggerMeta(meta, t); err != nil {
 		return err
 	}
 	t.Raw = string(raw)
@@ -278,19 +409,65 @@ func encodeIndex(r *engine.Run) ([]byte, error) {
 		return nil, errInvalid(fmt.Sprintf("status %.20q… is too long", r.Status))
 	}
 	sum := r.Summary()
-	js, err := json.Marshal(indexSummary{Flow: sum.FlowID, Version: sum.FlowVersion, Error: sum.Error,
-		Type: sum.Trigger.Type, Method: sum.Trigger.Method, Received: nanos(sum.Trigger.ReceivedAt),
-		Started: nanosPtr(sum.StartedAt), Finished: nanosPtr(sum.FinishedAt), ReplayOf: sum.ReplayOf,
-		Steps: sum.Steps, ByStatus: sum.StepStatuses, Truncated: sum.Truncated})
-	if err != nil {
-		return nil, err
-	}
-	v := make([]byte, 0, 10+len(r.Status)+len(js))
+	v := make([]byte, 0, 10+len(r.Status)+128)
 	v = append(v, formatV1)
 	v = binary.BigEndian.AppendUint64(v, uint64(nanos(r.CreatedAt)))
 	v = append(v, byte(len(r.Status)))
 	v = append(v, r.Status...)
-	return append(v, js...), nil
+	return appendIndexSummary(v, &indexSummary{Flow: sum.FlowID, Version: sum.FlowVersion, Error: sum.Error,
+		Type: sum.Trigger.Type, Method: sum.Trigger.Method, Received: nanos(sum.Trigger.ReceivedAt),
+		Started: nanosPtr(sum.StartedAt), Finished: nanosPtr(sum.FinishedAt), ReplayOf: sum.ReplayOf,
+		Steps: sum.Steps, ByStatus: sum.StepStatuses, Truncated: sum.Truncated}), nil
+}
+
+// appendIndexSummary appends x's JSON: encoding/json's bytes
+// (TestIndexSummaryJSON), by hand.
+func appendIndexSummary(b []byte, x *indexSummary) []byte {
+	str := func(b []byte, key, s string) []byte {
+		if s == "" {
+			return b
+		}
+		b = append(b, key...)
+		b, _ = engine.AppendJSON(b, s)
+		return b
+	}
+	num := func(b []byte, key string, n int64) []byte {
+		if n == 0 {
+			return b
+		}
+		return strconv.AppendInt(append(b, key...), n, 10)
+	}
+	b = append(b, `{"f":`...)
+	b, _ = engine.AppendJSON(b, x.Flow)
+	b = num(b, `,"v":`, int64(x.Version))
+	b = str(b, `,"e":`, x.Error)
+	b = str(b, `,"t":`, x.Type)
+	b = str(b, `,"m":`, x.Method)
+	b = num(b, `,"r":`, x.Received)
+	b = num(b, `,"s":`, x.Started)
+	b = num(b, `,"x":`, x.Finished)
+	b = str(b, `,"p":`, x.ReplayOf)
+	b = num(b, `,"n":`, int64(x.Steps))
+	if len(x.ByStatus) > 0 {
+		keys := make([]string, 0, len(x.ByStatus))
+		for k := range x.ByStatus {
+			keys = append(keys, string(k))
+		}
+		slices.Sort(keys)
+		b = append(b, `,"c":{`...)
+		for i, k := range keys {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b, _ = engine.AppendJSON(b, k)
+			b = strconv.AppendInt(append(b, ':'), int64(x.ByStatus[engine.StepStatus(k)]), 10)
+		}
+		b = append(b, '}')
+	}
+	if x.Truncated {
+		b = append(b, `,"k":true`...)
+	}
+	return append(b, '}')
 }
 
 // indexSummary is a RunSummary as an index entry stores it (about 100

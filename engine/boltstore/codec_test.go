@@ -165,7 +165,7 @@ func TestLegacyRecords(t *testing.T) {
 	split.Status = engine.RunSucceeded
 	mustNil(t, s.SaveRun(ctx, split))
 	mustNil(t, s.view(func(tx *bolt.Tx) error {
-		if v := tx.Bucket(bRuns).Get([]byte(split.ID)); v[0] != formatV1 {
+		if v := tx.Bucket(bRuns).Get([]byte(split.ID)); v[0] != formatV2 {
 			t.Errorf("checkpoint kept the old format: %.20q", v)
 		}
 		if !parseIndex(tx.Bucket(bRunsByFlow).Get(join("old", split.ID))).ok {

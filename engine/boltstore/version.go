@@ -16,13 +16,16 @@ import (
 //	1  the layout of the first releases, which wrote no version (a database
 //	   with data but no format_version is version 1)
 //	2  1 plus the format_version key
+//	3  run records are written in record format 2 (codec.go, runcodec.go);
+//	   records of format 1 and older still read and are rewritten at their
+//	   next checkpoint
 //
 // At Open a database of an older format is first copied next to itself
 // (hookflow.db.bak-v<old>-<UTC time>, fsynced), then migrated in one write
 // transaction; a database of a newer format is refused with an error wrapping
 // ErrNewerFormat and nothing is written. A new, empty database is stamped with
 // FormatVersion.
-const FormatVersion = 2
+const FormatVersion = 3
 
 // metaFormatVersion is the meta key holding the format version.
 var metaFormatVersion = []byte("format_version")
@@ -34,6 +37,7 @@ var ErrNewerFormat = errors.New("data format is newer than this hookflow")
 // migrations[v] turns format v into v+1 inside one write transaction.
 var migrations = map[int]func(tx *bolt.Tx) error{
 	1: func(*bolt.Tx) error { return nil }, // 1 → 2: only the version is recorded
+	2: func(*bolt.Tx) error { return nil }, // 2 → 3: old run records still read (a hookflow for 2 would not read new ones)
 }
 
 // checkFormat runs after Open created the buckets (prev is that step's

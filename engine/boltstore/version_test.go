@@ -109,8 +109,8 @@ func TestUpgradeFromFormat1(t *testing.T) {
 	sameData(t, baks[0], orig)
 	v, err := s.GetMeta(ctx, string(metaFormatVersion))
 	mustNil(t, err)
-	if string(v) != "2" {
-		t.Errorf("format_version = %q after the upgrade, want 2", v)
+	if string(v) != strconv.Itoa(FormatVersion) {
+		t.Errorf("format_version = %q after the upgrade, want %d", v, FormatVersion)
 	}
 
 	flows, err := s.ListFlows(ctx)
@@ -191,11 +191,13 @@ func TestFormatVersion(t *testing.T) {
 		wantErr error
 		wantMsg string
 		want    string // format_version afterwards
+		backup  bool   // an older format is copied before its migration
 	}{
-		{name: "new database is stamped", want: "2"},
-		{name: "current format", stored: "2", want: "2"},
-		{name: "newer format refused", stored: "3", wantErr: ErrNewerFormat,
-			wantMsg: "its data format is 3, this hookflow understands up to 2", want: "3"},
+		{name: "new database is stamped", want: "3"},
+		{name: "current format", stored: "3", want: "3"},
+		{name: "format 2 migrated", stored: "2", want: "3", backup: true},
+		{name: "newer format refused", stored: "4", wantErr: ErrNewerFormat,
+			wantMsg: "its data format is 4, this hookflow understands up to 3", want: "4"},
 		{name: "garbage version refused", stored: "two", wantMsg: `meta format_version is "two", not a format version`, want: "two"},
 		{name: "zero refused", stored: "0", wantMsg: `meta format_version is "0", not a format version`, want: "0"},
 	}
@@ -220,8 +222,8 @@ func TestFormatVersion(t *testing.T) {
 			if got := formatOf(t, path); got != tc.want {
 				t.Errorf("format_version = %q, want %q", got, tc.want)
 			}
-			if baks, _ := filepath.Glob(path + ".bak-*"); len(baks) != 0 {
-				t.Errorf("unexpected backups %v", baks)
+			if baks, _ := filepath.Glob(path + ".bak-*"); len(baks) != map[bool]int{true: 1}[tc.backup] {
+				t.Errorf("backups %v, want one: %v", baks, tc.backup)
 			}
 		})
 	}

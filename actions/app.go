@@ -850,6 +850,31 @@ func LoadImportedApps(ctx context.Context, reg *engine.Registry, st any, logf fu
 	}
 }
 
+// SyncImportedApps makes reg's imported apps those the store keeps: files
+// added or changed on another node sharing the store are imported, apps it
+// deleted are removed (engine.NoticeApps). Built-in apps are untouched.
+func SyncImportedApps(ctx context.Context, reg *engine.Registry, st any, logf func(string, ...any)) {
+	apps, cs := AppsOf(reg), connectionStore(st)
+	if apps == nil || cs == nil {
+		return
+	}
+	files, err := cs.ListAppFiles(ctx)
+	if err != nil {
+		logf("reload imported apps: %v", err)
+		return
+	}
+	for _, a := range apps.List() {
+		if _, kept := files[a.ID]; !kept && !apps.Builtin(a.ID) {
+			_ = apps.Remove(a.ID)
+		}
+	}
+	for _, id := range sortedKeys(files) {
+		if _, err := apps.Import(files[id]); err != nil {
+			logf("imported app %s: %v", id, err)
+		}
+	}
+}
+
 func connectionStore(st any) engine.ConnectionStore {
 	cs, _ := st.(engine.ConnectionStore)
 	return cs

@@ -78,6 +78,9 @@ const (
 	// NoticeSecrets: ID: a secret was set or deleted; every node re-reads
 	// the secrets it keeps decrypted in memory.
 	NoticeSecrets = "secrets"
+	// NoticeApps: ID: an app file was imported or deleted; every node
+	// re-reads the imported apps (Config.OnNotice) and recompiles its flows.
+	NoticeApps = "apps"
 )
 
 // Notice is a message between nodes. Payloads stay small (PostgreSQL's

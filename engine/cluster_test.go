@@ -1,9 +1,11 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -12,8 +14,10 @@ import (
 	"time"
 
 	"github.com/hookflow/hookflow/engine"
+	"github.com/hookflow/hookflow/engine/oauthtest"
 	"github.com/hookflow/hookflow/engine/pgstore"
 	"github.com/hookflow/hookflow/engine/pgstore/pgtest"
+	"github.com/hookflow/hookflow/engine/secrets"
 )
 
 // Several engines on one PostgreSQL database (issue #17): the holder of a
@@ -538,5 +542,74 @@ func TestClusterFencing(t *testing.T) {
 			}
 			a.flaky.mode.Store("")
 		})
+	}
+}
+
+// TestRefreshIsSerialisedAcrossNodes: two nodes whose steps find a
+// connection's token about to expire at once refresh it once (the provider
+// rotates refresh tokens), and each node redacts the token the other got.
+func TestRefreshIsSerialisedAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	url := pgURL(t)
+	prov := oauthtest.New("client-one", "client-secret-s3cr3t-value")
+	t.Cleanup(prov.Close)
+	clock := &connHarness{now: time.Now()}
+	var mgrs []*engine.Connections
+	var vaults []*secrets.Vault
+	for _, node := range []string{"a", "b"} {
+		st, err := pgstore.Open(ctx, url, pgstore.Options{Node: node, Lease: testLease})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		kr, err := secrets.NewKeyring(ctx, st, bytes.Repeat([]byte{7}, secrets.KeySize))
+		if err != nil {
+			t.Fatal(err)
+		}
+		vault, err := secrets.NewVault(ctx, st, kr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := engine.NewConnections(ctx, engine.ConnectionsConfig{Store: st, Flows: st, Sealer: vault, Redact: vault,
+			HTTP: &http.Client{Timeout: 10 * time.Second}, Now: clock.clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		mgrs, vaults = append(mgrs, m), append(vaults, vault)
+	}
+	h := &connHarness{m: mgrs[0], prov: prov}
+	h.createOAuth(t, "crm", "client-secret-s3cr3t-value")
+	state, code, _ := h.consent(t, "crm")
+	if _, err := mgrs[0].Callback(ctx, state, code, "", redirectURI); err != nil {
+		t.Fatal(err)
+	}
+	clock.advance(time.Hour)
+	var wg sync.WaitGroup
+	tokens := make([]string, 16)
+	for i := range tokens {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := mgrs[i%2].Credential(ctx, "crm")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			tokens[i] = c.Token
+		}()
+	}
+	wg.Wait()
+	if _, refreshes, _ := prov.Counts(); refreshes != 1 {
+		t.Errorf("refreshes = %d across two nodes, want 1", refreshes)
+	}
+	for _, tok := range tokens[1:] {
+		if tok != tokens[0] {
+			t.Fatal("steps on the two nodes got different tokens")
+		}
+	}
+	for i, v := range vaults {
+		if got := v.RedactString("token " + tokens[0]); strings.Contains(got, tokens[0]) {
+			t.Errorf("node %d does not redact the refreshed token: %q", i, got)
+		}
 	}
 }

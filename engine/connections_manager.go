@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -161,7 +162,21 @@ func (m *Connections) load(ctx context.Context, name string) (*connectionRecord,
 	if err != nil {
 		return nil, nil, err
 	}
+	m.hideNew(&r, sec)
 	return &r, sec, nil
+}
+
+// hideNew redacts a connection's values read from the store when they are
+// not those hidden already: another node sharing the store created the
+// connection or refreshed its token.
+func (m *Connections) hideNew(r *connectionRecord, sec *connectionSecret) {
+	vals := append(sec.values(), r.credential(sec).Secrets()...)
+	m.mu.Lock()
+	same := slices.Equal(m.hidden[r.Name], vals)
+	m.mu.Unlock()
+	if !same {
+		m.hide(r, sec)
+	}
 }
 
 func (m *Connections) save(ctx context.Context, r *connectionRecord, sec *connectionSecret) error {
@@ -582,13 +597,66 @@ func (m *Connections) Credential(ctx context.Context, name string) (*Credential,
 	case ConnReconnectNeeded:
 		return nil, Permanent(&ReconnectError{Name: name, Reason: r.Error})
 	}
-	due := sec.AccessToken == "" || (r.ExpiresAt != nil && !m.cfg.Now().Before(r.ExpiresAt.Add(-refreshBefore)))
-	if (r.Type == ConnOAuth2 || r.Type == ConnOAuth2Client) && due {
-		if err := m.refresh(ctx, r, sec); err != nil {
+	due := func() bool {
+		return sec.AccessToken == "" || (r.ExpiresAt != nil && !m.cfg.Now().Before(r.ExpiresAt.Add(-refreshBefore)))
+	}
+	if (r.Type == ConnOAuth2 || r.Type == ConnOAuth2Client) && due() {
+		unlock, err := m.sharedLock(ctx, name)
+		if err != nil {
 			return nil, err
+		}
+		defer unlock()
+		// Another node may have refreshed it while this one waited.
+		if r, sec, err = m.load(ctx, name); err != nil {
+			return nil, err
+		}
+		if r.Status == ConnReconnectNeeded {
+			return nil, Permanent(&ReconnectError{Name: name, Reason: r.Error})
+		}
+		if due() {
+			if err := m.refresh(ctx, r, sec); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return r.credential(sec), nil
+}
+
+// Several nodes on one store: one node at a time refreshes a connection's
+// token (a provider that rotates refresh tokens would otherwise see the old
+// one used twice and refuse it, forcing a reconnect).
+const (
+	refreshLockTTL  = 30 * time.Second
+	refreshLockWait = 20 * time.Second
+)
+
+// sharedLock takes the cluster-wide lock of a connection's token on a store
+// shared by several nodes (a no-op on a single-node store; the caller holds
+// the node's own lock too).
+func (m *Connections) sharedLock(ctx context.Context, name string) (unlock func(), err error) {
+	c, ok := m.cfg.Store.(Cluster)
+	if !ok {
+		return func() {}, nil
+	}
+	lock := "connection/" + name
+	deadline := time.Now().Add(refreshLockWait)
+	for {
+		got, err := c.TryLock(ctx, lock, refreshLockTTL)
+		if err != nil {
+			return nil, fmt.Errorf("connection %q: take the refresh lock: %w", name, err)
+		}
+		if got {
+			return func() { _ = c.Unlock(context.WithoutCancel(ctx), lock) }, nil
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("connection %q: another node has been refreshing its token for over %s", name, refreshLockWait)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // Refresh gets a new token after an API refused stale with 401, unless
@@ -598,6 +666,11 @@ func (m *Connections) Refresh(ctx context.Context, name string, stale *Credentia
 		return nil, errors.New("connections are not available on this server")
 	}
 	defer m.lock(name)()
+	unlock, err := m.sharedLock(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	r, sec, err := m.load(ctx, name)
 	if err != nil {
 		return nil, err

@@ -62,6 +62,10 @@ type Config struct {
 	// BaseURL is the server's public URL, for resume_url() (default
 	// http://localhost:8080).
 	BaseURL string
+	// OnNotice, when set, receives the notices from other nodes that the
+	// engine does not act on itself (NoticeApps), and NoticeResync after the
+	// listener (re)connects.
+	OnNotice func(ctx context.Context, n Notice)
 	// Now is the clock (default time.Now).
 	Now  func() time.Time
 	Logf func(format string, args ...any)

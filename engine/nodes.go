@@ -466,6 +466,10 @@ func (e *Engine) notice(nt Notice) {
 		}
 	case NoticeSecrets:
 		e.reloadSecrets(ctx)
+	default:
+		if e.cfg.OnNotice != nil {
+			e.cfg.OnNotice(ctx, nt)
+		}
 	}
 }
 
@@ -530,6 +534,9 @@ func (e *Engine) removeFlow(id string) {
 // child should wake.
 func (e *Engine) resync(ctx context.Context) {
 	e.reloadSecrets(ctx)
+	if e.cfg.OnNotice != nil {
+		e.cfg.OnNotice(ctx, Notice{Kind: NoticeResync})
+	}
 	flows, err := e.store.ListFlows(ctx)
 	if err != nil {
 		e.nodes.logEvery(e, "resync", "re-read flows after (re)connecting: %v", err)
@@ -668,5 +675,33 @@ func (e *Engine) wakeRun(ctx context.Context, runID, flowID string) {
 	}
 	if err := e.notify(ctx, NoticeWake, runID); err != nil {
 		e.logf("run %s: wake it on its node: %v", runID, err)
+	}
+}
+
+// Publish sends a notice to every node sharing the store (nothing on a
+// single-node store).
+func (e *Engine) Publish(ctx context.Context, nt Notice) error {
+	c := e.cluster()
+	if c == nil {
+		return nil
+	}
+	return c.Publish(context.WithoutCancel(ctx), nt)
+}
+
+// ReloadFlows re-reads every flow and compiles again those not loaded (a
+// flow that did not compile may now: an app it uses was imported).
+func (e *Engine) ReloadFlows(ctx context.Context) {
+	flows, err := e.store.ListFlows(ctx)
+	if err != nil {
+		e.logf("reload flows: %v", err)
+		return
+	}
+	for _, f := range flows {
+		e.mu.RLock()
+		_, broken := e.broken[f.ID]
+		e.mu.RUnlock()
+		if broken {
+			e.loadFlow(f)
+		}
 	}
 }

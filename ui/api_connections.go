@@ -149,6 +149,7 @@ func (s *Server) importApp(ctx context.Context, data []byte) (*actions.App, erro
 		_ = apps.Remove(a.ID)
 		return nil, err
 	}
+	s.appsChanged(ctx, a.ID)
 	return a, nil
 }
 
@@ -182,5 +183,15 @@ func (s *Server) apiDeleteApp(c *fiber.Ctx) error {
 	if err := cs.DeleteAppFile(c.UserContext(), id); err != nil {
 		return s.jsonError(c, err)
 	}
+	s.appsChanged(c.UserContext(), id)
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// appsChanged tells the other nodes sharing the store to re-read the
+// imported apps (the change is stored; a lost notice is caught up at their
+// next reconnect).
+func (s *Server) appsChanged(ctx context.Context, id string) {
+	if err := s.eng.Publish(ctx, engine.Notice{Kind: engine.NoticeApps, ID: id}); err != nil {
+		s.Logf("app %s is stored, but the other nodes were not told: %v", id, err)
+	}
 }

@@ -74,6 +74,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		HTTP: guard.HTTPClient(), Dial: guard.DialContext, Logf: logger.Printf, Workers: s.workers,
 		Retention: engine.Retention{MaxAge: engine.Duration(s.retainAge), MaxRuns: s.retainRuns}, Fault: fault,
 		BaseURL: s.baseURL,
+		// Several nodes: an app imported or deleted on another node (or
+		// anything missed while the listener was away) is read again.
+		OnNotice: func(ctx context.Context, n engine.Notice) {
+			if n.Kind == engine.NoticeApps || n.Kind == engine.NoticeResync {
+				actions.SyncImportedApps(ctx, reg, st, logger.Printf)
+				eng.ReloadFlows(ctx)
+			}
+		},
 	})
 	if err := eng.Start(ctx); err != nil {
 		return err

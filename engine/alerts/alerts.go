@@ -456,4 +456,23 @@ func (o Observer) RunFinished(flowID string, status engine.RunStatus) {
 	}
 }
 
-var _ engine.Observer = Observer{}
+// RunsClaimed and LeasesLost pass the cluster's measurements on to the
+// wrapped Observer when it takes them (the metrics do): the wrapper must not
+// hide them.
+func (o Observer) RunsClaimed(n, takenOver int, d time.Duration) {
+	if co, ok := o.Observer.(engine.ClusterObserver); ok {
+		co.RunsClaimed(n, takenOver, d)
+	}
+}
+
+// LeasesLost: see RunsClaimed.
+func (o Observer) LeasesLost(n int) {
+	if co, ok := o.Observer.(engine.ClusterObserver); ok {
+		co.LeasesLost(n)
+	}
+}
+
+var (
+	_ engine.Observer        = Observer{}
+	_ engine.ClusterObserver = Observer{}
+)

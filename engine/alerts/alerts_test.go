@@ -320,3 +320,32 @@ func TestObserverCountsFailedRuns(t *testing.T) {
 		t.Fatalf("messages: %q", slack.got())
 	}
 }
+
+// clusterCounts is an Observer that also measures clustering.
+type clusterCounts struct {
+	engine.NopObserver
+	claimed, taken, lost int
+}
+
+func (c *clusterCounts) RunsClaimed(n, takenOver int, _ time.Duration) {
+	c.claimed += n
+	c.taken += takenOver
+}
+func (c *clusterCounts) LeasesLost(n int) { c.lost += n }
+
+// TestObserverPassesClusterMeasurements: the alerts wrapper the server puts
+// around its metrics does not hide the cluster's measurements.
+func TestObserverPassesClusterMeasurements(t *testing.T) {
+	inner := &clusterCounts{}
+	var o engine.Observer = alerts.Observer{Observer: inner}
+	co, ok := o.(engine.ClusterObserver)
+	if !ok {
+		t.Fatal("the alerts Observer hides engine.ClusterObserver")
+	}
+	co.RunsClaimed(3, 2, time.Millisecond)
+	co.LeasesLost(1)
+	if inner.claimed != 3 || inner.taken != 2 || inner.lost != 1 {
+		t.Fatalf("passed on: claimed %d taken %d lost %d", inner.claimed, inner.taken, inner.lost)
+	}
+	alerts.Observer{Observer: engine.NopObserver{}}.RunsClaimed(1, 1, 0) // an inner Observer without them: nothing, no panic
+}

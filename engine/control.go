@@ -190,6 +190,7 @@ func (st *runState) call(ctx context.Context, cs *CStep, rec *StepRun, env map[s
 		return aborted
 	}
 	if !dup {
+		st.e.hold(id, target) // leased to this node as it was created
 		st.e.q.push(&item{runID: id, flowID: target, run: child})
 	}
 	if !wait {
@@ -246,7 +247,7 @@ func (e *Engine) ended(ctx context.Context, r *Run) {
 		return
 	}
 	if !p.Status.Final() {
-		e.wake(p.ID, p.FlowID)
+		e.wakeRun(ctx, p.ID, p.FlowID) // through a notice when another node holds it
 	}
 }
 

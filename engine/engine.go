@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -98,6 +99,11 @@ type Engine struct {
 
 	startersMu sync.Mutex
 	starters   map[string]context.CancelFunc
+	// leader: this node runs the starters (always, on one node).
+	leader atomic.Bool
+
+	// nodes is the clustering state (nodes.go); nil when the store serves one node.
+	nodes *nodes
 
 	ctx     context.Context
 	stop    context.CancelFunc
@@ -134,6 +140,9 @@ func New(cfg Config) *Engine {
 	e := &Engine{cfg: cfg, store: cfg.Store, reg: cfg.Registry, obs: cfg.Observer, now: cfg.Now, logf: cfg.Logf,
 		flows: map[string]*Compiled{}, versions: map[string]*Compiled{}, broken: map[string]error{},
 		starters: map[string]context.CancelFunc{}}
+	if c, ok := cfg.Store.(Cluster); ok {
+		e.nodes = newNodes(c, cfg.Observer)
+	}
 	e.q = newQueue(e.flowLimit)
 	// A timer can fire while its run is still executing (a 1 ms retry
 	// backoff fires before the worker lets the run go): the queue then drops
@@ -168,6 +177,14 @@ func (e *Engine) Start(ctx context.Context) error {
 		}
 		e.flows[f.ID] = c
 	}
+	if e.nodes != nil {
+		// Runs come from claims (the other nodes' runs are theirs), and the
+		// starters start when this node takes the starters lock.
+		e.startWorkers()
+		e.startNodes()
+		return nil
+	}
+	e.leader.Store(true)
 	pending, err := e.store.PendingRuns(ctx)
 	if err != nil {
 		return fmt.Errorf("load pending runs: %w", err)
@@ -192,19 +209,21 @@ func (e *Engine) Start(ctx context.Context) error {
 				return fmt.Errorf("record interrupted run %s: %w", r.ID, err)
 			}
 		}
-		it := &item{runID: r.ID, flowID: r.FlowID, resumed: true}
-		if r.Status == RunWaiting && r.NextAt != nil && r.NextAt.After(e.now()) && !e.resumable(ctx, r) {
-			e.timers.add(*r.NextAt, it)
-		} else if r.Status == RunWaiting && r.NextAt == nil && !e.resumable(ctx, r) {
-			// waits for a request to its resume URL, which wakes it
-		} else {
-			e.q.push(it)
-		}
+		e.schedule(ctx, r)
 		resumed++
 	}
 	if resumed > 0 {
 		e.logf("resuming %d unfinished runs", resumed)
 	}
+	e.startWorkers()
+	for _, c := range e.flows {
+		e.restartStarter(c)
+	}
+	return nil
+}
+
+// startWorkers starts the workers, the timers and retention.
+func (e *Engine) startWorkers() {
 	for i := 0; i < e.cfg.Workers; i++ {
 		e.workers.Add(1)
 		go e.worker()
@@ -213,10 +232,6 @@ func (e *Engine) Start(ctx context.Context) error {
 	go func() { defer e.wg.Done(); e.timers.loop(e.ctx.Done()) }()
 	e.wg.Add(1)
 	go e.pruneLoop(e.cfg.PruneEvery)
-	for _, c := range e.flows {
-		e.restartStarter(c)
-	}
-	return nil
 }
 
 // Close stops the starters and workers. Runs executing finish their current
@@ -227,12 +242,10 @@ func (e *Engine) Close(grace time.Duration) {
 	if e.stop == nil {
 		return
 	}
-	e.startersMu.Lock()
-	for id, cancel := range e.starters {
-		cancel()
-		delete(e.starters, id)
+	if e.nodes != nil {
+		e.closeNodes() // no more claims; another node takes the starters over
 	}
-	e.startersMu.Unlock()
+	e.stopStarters()
 	e.q.close()
 	done := make(chan struct{})
 	go func() { e.workers.Wait(); close(done) }()
@@ -246,11 +259,14 @@ func (e *Engine) Close(grace time.Duration) {
 	select {
 	case <-stopped:
 		// Every worker left: runs stopped mid-step were not the cause.
-		_ = e.store.PutMeta(context.Background(), cleanStopMeta, []byte("1"))
+		if e.nodes == nil {
+			_ = e.store.PutMeta(context.Background(), cleanStopMeta, []byte("1"))
+		}
 	case <-time.After(stopWait):
-		n := 0
-		e.running.Range(func(any, any) bool { n++; return true })
-		e.logf("stopping: %d runs still executing after %s; they resume at the next start", n, grace)
+		e.logf("stopping: %d runs still executing after %s; they resume at the next start", e.executing(), grace)
+	}
+	if e.nodes != nil {
+		e.releaseRuns() // other nodes claim them now, not when their leases expire
 	}
 }
 
@@ -434,11 +450,7 @@ func (e *Engine) DeleteFlow(ctx context.Context, id string) error {
 	if err := e.store.DeleteFlow(ctx, id); err != nil {
 		return err
 	}
-	e.mu.Lock()
-	delete(e.flows, id)
-	delete(e.broken, id)
-	e.mu.Unlock()
-	e.stopStarter(id)
+	e.removeFlow(id)
 	return nil
 }
 
@@ -465,7 +477,7 @@ func (e *Engine) stopStarter(id string) {
 func (e *Engine) restartStarter(c *Compiled) {
 	e.stopStarter(c.Flow.ID)
 	st, ok := c.Trigger.(Starter)
-	if !ok || !c.Flow.Enabled {
+	if !ok || !c.Flow.Enabled || !e.isLeader() {
 		return
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
@@ -607,6 +619,7 @@ func (e *Engine) accept(ctx context.Context, flowID string, ev *Event, wait bool
 		}
 		return id, dup, nil, err
 	}
+	e.hold(r.ID, flowID) // the store leased it to this node as it created it
 	e.q.push(&item{runID: r.ID, flowID: flowID, run: r})
 	return id, false, ch, nil
 }
@@ -647,6 +660,7 @@ func (e *Engine) RunManual(ctx context.Context, flowID string, body any) (string
 	if _, _, err := e.store.CreateRun(ctx, r, "", 0); err != nil {
 		return "", err
 	}
+	e.hold(r.ID, flowID)
 	e.q.push(&item{runID: r.ID, flowID: flowID, run: r})
 	return r.ID, nil
 }
@@ -726,6 +740,7 @@ func (e *Engine) Replay(ctx context.Context, runID string, o ReplayOptions) (str
 	if _, _, err := e.store.CreateRun(ctx, r, "", 0); err != nil {
 		return "", err
 	}
+	e.hold(r.ID, r.FlowID)
 	e.q.push(&item{runID: r.ID, flowID: r.FlowID, run: r})
 	return r.ID, nil
 }
@@ -772,7 +787,7 @@ func (e *Engine) ReplayMany(ctx context.Context, b BulkReplay) ([]string, error)
 
 // Cancel stops a queued, running or waiting run. A step executing now is
 // stopped (its expressions and outgoing calls see their context end); the
-// run then ends canceled.
+// run then ends canceled. A run another node holds is canceled there.
 func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	r, err := e.store.GetRun(ctx, runID)
 	if err != nil {
@@ -781,11 +796,22 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	if r.Status.Final() {
 		return fmt.Errorf("cancel run %s: it already ended %s: %w", runID, r.Status, ErrConflict)
 	}
+	if _, ok := e.holds(runID); !ok {
+		if err := e.notify(ctx, NoticeCancel, runID); err != nil {
+			return fmt.Errorf("cancel run %s on the node that runs it: %w", runID, err)
+		}
+		return nil
+	}
+	e.cancelHere(runID, r.FlowID)
+	return nil
+}
+
+// cancelHere is Cancel of a run this node holds.
+func (e *Engine) cancelHere(runID, flowID string) {
 	e.cancels.Store(runID, struct{}{})
 	if stop, ok := e.running.Load(runID); ok {
 		stop.(context.CancelFunc)() // a step evaluating or calling out stops now
 	}
 	e.timers.remove(runID)
-	e.q.push(&item{runID: runID, flowID: r.FlowID})
-	return nil
+	e.q.push(&item{runID: runID, flowID: flowID})
 }

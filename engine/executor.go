@@ -73,6 +73,8 @@ type runState struct {
 	ephemeral bool
 	// retrying: the run suspends for a retry backoff (not a delay).
 	retrying bool
+	// lost: a checkpoint found the run's lease held by another node.
+	lost bool
 	// ctx ends when the run is canceled or the server stops.
 	ctx context.Context
 	// eval is what expressions run under (reused step by step).
@@ -90,6 +92,12 @@ func (e *Engine) execute(it *item) {
 	rctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	e.wakes.Delete(it.runID) // what woke it is seen by this execution
+	if e.nodes != nil {
+		if _, ok := e.holds(it.runID); !ok {
+			e.cancels.Delete(it.runID)
+			return // another node holds it now
+		}
+	}
 	r := it.run
 	if r != nil && it.light {
 		// Queued beyond the in-memory cap without its decoded body; a body
@@ -140,12 +148,21 @@ func (e *Engine) execute(it *item) {
 	if it.resumed && st.dirty && !st.checkpoint(ctx) {
 		// A resumed run is marked running before it executes, so that a
 		// crash now is counted at the next start (see Start).
-		e.retryLater(it, errors.New(st.errMsg))
+		e.retryLater(it, st.err())
 		return
 	}
 	st.mu.Lock()
 	o := st.walk(rctx, c.Steps, "", nil)
 	st.mu.Unlock()
+	if st.lost {
+		e.leaseLost(r.ID)
+		return
+	}
+	if e.nodes != nil {
+		if _, ok := e.holds(r.ID); !ok {
+			return // taken over while it executed: the new holder goes on
+		}
+	}
 	if o != goOn && o != filtered {
 		if _, ok := e.cancels.LoadAndDelete(r.ID); ok {
 			e.finish(ctx, st, RunCanceled, "canceled")
@@ -182,7 +199,7 @@ func (e *Engine) execute(it *item) {
 			e.cfg.Fault("run.waiting_delay")
 		}
 	case aborted:
-		e.retryLater(it, errors.New(st.errMsg))
+		e.retryLater(it, st.err())
 	}
 }
 
@@ -222,6 +239,10 @@ func (e *Engine) ExecuteNow(ctx context.Context, flowID string, t TriggerData) (
 // retryLater re-queues a run whose checkpoint the store refused (overload,
 // full disk). Its stored state is consistent; it resumes from there.
 func (e *Engine) retryLater(it *item, err error) {
+	if errors.Is(err, ErrLeaseLost) {
+		e.leaseLost(it.runID) // another node runs it now
+		return
+	}
 	e.logf("run %s: checkpoint failed, retrying in 1s: %v", it.runID, err)
 	e.timers.add(e.now().Add(time.Second), &item{runID: it.runID, flowID: it.flowID})
 }
@@ -472,6 +493,14 @@ func (st *runState) afterFail(cs *CStep, rec *StepRun, msg string) outcome {
 	return failed
 }
 
+// err is why the run was aborted.
+func (st *runState) err() error {
+	if st.lost {
+		return ErrLeaseLost
+	}
+	return errors.New(st.errMsg)
+}
+
 // checkpoint writes the run durably if anything changed.
 func (st *runState) checkpoint(ctx context.Context) bool {
 	if !st.dirty || st.ephemeral {
@@ -481,6 +510,7 @@ func (st *runState) checkpoint(ctx context.Context) bool {
 	// server is stopping: it records a finished side effect.
 	if err := st.e.store.SaveRun(context.WithoutCancel(ctx), st.run); err != nil {
 		st.errMsg = err.Error()
+		st.lost = st.lost || errors.Is(err, ErrLeaseLost)
 		return false
 	}
 	st.dirty = false
@@ -886,7 +916,11 @@ func (e *Engine) finish(ctx context.Context, st *runState, status RunStatus, msg
 	if status == RunSucceeded || status == RunFiltered {
 		r.Output = st.redactValue(st.last)
 	}
+	// An ending run leaves the held set first: a renewal meanwhile must not
+	// take its missing lease for a takeover.
+	e.unhold(r.ID)
 	if err := e.store.SaveRun(ctx, r); err != nil {
+		e.hold(r.ID, r.FlowID)
 		e.retryLater(&item{runID: r.ID, flowID: r.FlowID}, err)
 		return
 	}

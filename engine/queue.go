@@ -161,6 +161,13 @@ func (q *queue) close() {
 	q.cond.Broadcast()
 }
 
+// has reports whether a run is queued or executing.
+func (q *queue) has(runID string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.queued[runID]
+}
+
 // Len returns how many runs wait for a worker.
 func (q *queue) Len() int {
 	q.mu.Lock()
@@ -226,6 +233,13 @@ func (t *timers) remove(runID string) {
 		heap.Remove(&t.h, old.pos)
 		delete(t.index, runID)
 	}
+}
+
+// has reports whether a run waits for a timer.
+func (t *timers) has(runID string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.index[runID] != nil
 }
 
 // Len returns how many runs are waiting for a timer.

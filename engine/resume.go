@@ -202,7 +202,7 @@ func (e *Engine) Resume(ctx context.Context, token string, req *ResumeRequest) (
 	} else if !won {
 		return "", fmt.Errorf("step %s of run %s was resumed already: %w", stepID, runID, ErrGone)
 	}
-	e.wake(runID, r.FlowID)
+	e.wakeRun(ctx, runID, r.FlowID) // through a notice when another node holds it
 	return runID, nil
 }
 

@@ -39,7 +39,9 @@ func (e *Engine) pruneLoop(every time.Duration) {
 		case <-e.ctx.Done():
 			return
 		case <-t.C:
-			e.Prune(e.ctx)
+			if e.isLeader() { // one node prunes for all
+				e.Prune(e.ctx)
+			}
 		}
 	}
 }

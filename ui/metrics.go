@@ -23,6 +23,10 @@ type Metrics struct {
 	batch    prometheus.Histogram
 	fsync    prometheus.Histogram
 	polls    *prometheus.CounterVec
+	claimed  prometheus.Counter
+	takeover prometheus.Counter
+	claim    prometheus.Histogram
+	lost     prometheus.Counter
 	handler  fiber.Handler
 }
 
@@ -42,7 +46,15 @@ func NewMetrics() *Metrics {
 		Help: "Duration of one store commit including its fsyncs.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)})
 	m.polls = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "hookflow_polls_total",
 		Help: "Poll and reconcile cycles by flow, kind and result."}, []string{"flow", "kind", "result"})
-	m.reg.MustRegister(m.webhooks, m.runs, m.steps, m.batch, m.fsync, m.polls,
+	m.claimed = prometheus.NewCounter(prometheus.CounterOpts{Name: "hookflow_runs_claimed_total",
+		Help: "Runs this node claimed from the shared store (several nodes)."})
+	m.takeover = prometheus.NewCounter(prometheus.CounterOpts{Name: "hookflow_lease_takeovers_total",
+		Help: "Claimed runs whose lease had expired on another node (it died or stalled)."})
+	m.claim = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "hookflow_claim_seconds",
+		Help: "Duration of one claim of runs from the shared store.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16)})
+	m.lost = prometheus.NewCounter(prometheus.CounterOpts{Name: "hookflow_leases_lost_total",
+		Help: "Runs this node stopped because another node took their lease over."})
+	m.reg.MustRegister(m.webhooks, m.runs, m.steps, m.batch, m.fsync, m.polls, m.claimed, m.takeover, m.claim, m.lost,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = adaptor.HTTPHandler(promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
 	return m
@@ -78,7 +90,20 @@ func (m *Metrics) PollDone(flowID, kind string, err error) {
 	m.polls.WithLabelValues(flowID, kind, result).Inc()
 }
 
-var _ engine.Observer = (*Metrics)(nil)
+// RunsClaimed counts one claim of runs (engine.ClusterObserver).
+func (m *Metrics) RunsClaimed(n, takenOver int, d time.Duration) {
+	m.claimed.Add(float64(n))
+	m.takeover.Add(float64(takenOver))
+	m.claim.Observe(d.Seconds())
+}
+
+// LeasesLost counts runs stopped because another node took them over.
+func (m *Metrics) LeasesLost(n int) { m.lost.Add(float64(n)) }
+
+var (
+	_ engine.Observer        = (*Metrics)(nil)
+	_ engine.ClusterObserver = (*Metrics)(nil)
+)
 
 func (s *Server) metrics(c *fiber.Ctx) error {
 	if s.MetricsToken != "" {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hookflow/hookflow/engine/boltstore"
 	"github.com/hookflow/hookflow/engine/pgstore/pgtest"
 )
 
@@ -272,6 +274,18 @@ func TestPostgres(t *testing.T) {
 		srv := startServer(t, data, addr)
 		ids := postMany(t, srv, tok, "bolt", 25)
 		srv.stop()
+		// A connection record and an app file, written as the server would.
+		bolt, err := boltstore.Open(filepath.Join(data, "hookflow.db"), boltstore.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := bolt.PutConnection(context.Background(), "crm", []byte(`{"name":"crm","type":"api_key","sealed":"c2VhbGVk"}`)); err != nil {
+			t.Fatal(err)
+		}
+		if err := bolt.PutAppFile(context.Background(), "crm.app", []byte("name: crm")); err != nil {
+			t.Fatal(err)
+		}
+		bolt.Close()
 
 		dbURL := newDB(t, c)
 		out, errOut, code := cli(t, data, "", "store", "migrate", "--from", data, "--to", dbURL)
@@ -279,7 +293,7 @@ func TestPostgres(t *testing.T) {
 			t.Fatalf("store migrate: exit %d: %s %s", code, out, errOut)
 		}
 		t.Logf("store migrate:\n%s", out)
-		for _, want := range []string{"runs                 25", "flow_versions         2", "secrets               1", "users                 1", "tokens                1", "dedupe               25", "kv                    1"} {
+		for _, want := range []string{"runs                 25", "flow_versions         2", "secrets               1", "users                 1", "tokens                1", "dedupe               25", "kv                    1", "connections           1", "app_files             1"} {
 			if !strings.Contains(out, want) {
 				t.Fatalf("migrate report lacks %q:\n%s", want, out)
 			}

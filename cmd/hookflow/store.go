@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +95,7 @@ func migrateStore(ctx context.Context, from, to string, stdout io.Writer) error 
 	}{
 		{"meta", copyMeta}, {"flows", copyFlows}, {"runs", copyRuns}, {"dedupe", copyDedupe}, {"kv", copyKV},
 		{"secrets", copySecrets}, {"trigger state", copyState}, {"users and tokens", copyAuth},
+		{"connections and app files", copyConnections},
 	}
 	for _, st := range steps {
 		if err := st.fn(ctx, src, dst, &c); err != nil {
@@ -294,5 +296,36 @@ func copyAuth(ctx context.Context, src *boltstore.Store, dst *pgstore.Store, c *
 	}
 	c.add("users", len(users))
 	c.add("tokens", len(tokens))
+	return nil
+}
+
+// copyConnections copies connection records (their secret parts stay sealed
+// with the same key) and imported app files. OAuth authorizations under way
+// are not copied: they are started again.
+func copyConnections(ctx context.Context, src *boltstore.Store, dst *pgstore.Store, c *migrateCounts) error {
+	conns, err := src.ListConnections(ctx)
+	if err != nil {
+		return err
+	}
+	for _, rec := range conns {
+		var conn engine.Connection
+		if err := json.Unmarshal(rec, &conn); err != nil || conn.Name == "" {
+			return fmt.Errorf("a connection record does not decode (%v)", err)
+		}
+		if err := dst.PutConnection(ctx, conn.Name, rec); err != nil {
+			return err
+		}
+	}
+	c.add("connections", len(conns))
+	files, err := src.ListAppFiles(ctx)
+	if err != nil {
+		return err
+	}
+	for id, data := range files {
+		if err := dst.PutAppFile(ctx, id, data); err != nil {
+			return err
+		}
+	}
+	c.add("app_files", len(files))
 	return nil
 }

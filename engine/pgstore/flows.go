@@ -12,7 +12,8 @@ import (
 )
 
 // CreateFlow stores f as version 1 of a new flow and sets f.Version and
-// f.UpdatedAt. The id must be unused (engine.ErrExists).
+// f.UpdatedAt. The id must be unused (engine.ErrExists). Every flow write
+// publishes engine.NoticeFlow in its transaction (delivered at the commit).
 func (s *Store) CreateFlow(ctx context.Context, f *engine.Flow) error {
 	if f == nil || f.ID == "" {
 		return fmt.Errorf("create flow: %w", errInvalid("empty flow id"))
@@ -35,8 +36,10 @@ func (s *Store) CreateFlow(ctx context.Context, f *engine.Flow) error {
 		if _, err := tx.Exec(ctx, "DELETE FROM flow_versions WHERE flow_id = $1", f.ID); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO flow_versions (flow_id, version, doc) VALUES ($1, 1, $2)", f.ID, data)
-		return err
+		if _, err := tx.Exec(ctx, "INSERT INTO flow_versions (flow_id, version, doc) VALUES ($1, 1, $2)", f.ID, data); err != nil {
+			return err
+		}
+		return notifyFlow(ctx, tx, f.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("create flow %q: %w", f.ID, err)
@@ -70,8 +73,10 @@ func (s *Store) UpdateFlow(ctx context.Context, f *engine.Flow) error {
 		if _, err := tx.Exec(ctx, "UPDATE flows SET version = $2, doc = $3 WHERE id = $1", f.ID, c.Version, data); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, "INSERT INTO flow_versions (flow_id, version, doc) VALUES ($1, $2, $3)", f.ID, c.Version, data)
-		return err
+		if _, err := tx.Exec(ctx, "INSERT INTO flow_versions (flow_id, version, doc) VALUES ($1, $2, $3)", f.ID, c.Version, data); err != nil {
+			return err
+		}
+		return notifyFlow(ctx, tx, f.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("update flow %q: %w", f.ID, err)
@@ -207,7 +212,7 @@ func (s *Store) DeleteFlow(ctx context.Context, id string) error {
 				return err
 			}
 		}
-		return nil
+		return notifyFlow(ctx, tx, id)
 	})
 	if err != nil {
 		return fmt.Errorf("delete flow %q: %w", id, err)

@@ -16,7 +16,7 @@ import (
 
 // Counts returns how many rows each table holds.
 func (s *Store) Counts(ctx context.Context) (map[string]int, error) {
-	tables := []string{"flows", "flow_versions", "samples", "runs", "runs_pending", "dedupe", "kv", "secrets", "meta", "trigger_state", "users", "tokens", "sessions"}
+	tables := []string{"flows", "flow_versions", "samples", "runs", "runs_pending", "dedupe", "kv", "secrets", "meta", "trigger_state", "users", "tokens", "sessions", "connections", "app_files"}
 	out := make(map[string]int, len(tables))
 	for _, t := range tables {
 		var n int
@@ -48,7 +48,7 @@ func (s *Store) ImportFlow(ctx context.Context, current *engine.Flow, versions [
 				return err
 			}
 		}
-		return nil
+		return notifyFlow(ctx, tx, current.ID)
 	})
 	if err != nil {
 		return fmt.Errorf("import flow %q: %w", current.ID, err)

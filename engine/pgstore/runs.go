@@ -81,9 +81,9 @@ func decodeRun(record, trigger []byte) (*engine.Run, error) {
 
 // The statement that creates a run with a dedupe key: the dedupe row is
 // inserted, or an expired one taken over, and the run inserted only then
-// (with its runs_pending entry while $4, pending); otherwise the first run's
-// id is returned. ON CONFLICT on the primary key makes this exact under any
-// concurrency.
+// (with its runs_pending entry and its lease to this node, $12 for $13,
+// while $4, pending); otherwise the first run's id is returned. ON CONFLICT
+// on the primary key makes this exact under any concurrency.
 const createDedupedSQL = `
 WITH d AS (
 	INSERT INTO dedupe (flow_id, key, run_id, expires_at) VALUES ($2, $8, $1, $9)
@@ -91,38 +91,56 @@ WITH d AS (
 	WHERE dedupe.expires_at <= $10
 	RETURNING run_id
 ), r AS (
-	INSERT INTO runs (id, flow_id, status, created_at, id_time, record, trigger)
-	SELECT $1, $2, $3, $5, $11, $6, $7 WHERE EXISTS (SELECT 1 FROM d)
+	INSERT INTO runs (id, flow_id, status, created_at, id_time, record, trigger, lease_owner, lease_expires_at)
+	SELECT $1, $2, $3, $5, $11, $6, $7, CASE WHEN $4::boolean THEN $12 END, CASE WHEN $4::boolean THEN now() + $13::interval END
+	WHERE EXISTS (SELECT 1 FROM d)
 	RETURNING id
 ), p AS (
 	INSERT INTO runs_pending (id) SELECT id FROM r WHERE $4::boolean
 )
 SELECT (SELECT id FROM r), (SELECT run_id FROM dedupe WHERE flow_id = $2 AND key = $8)`
 
-// createSQL creates a run without a dedupe key; a taken id inserts nothing
-// (counted 0, reported as engine.ErrExists) without aborting the batch's
-// transaction.
+// createSQL creates a run without a dedupe key, leased to this node ($9
+// for $10) while pending ($4); a taken id inserts nothing (counted 0,
+// reported as engine.ErrExists) without aborting the batch's transaction.
 const createSQL = `
 WITH r AS (
-	INSERT INTO runs (id, flow_id, status, created_at, id_time, record, trigger)
-	VALUES ($1, $2, $3, $5, $8, $6, $7) ON CONFLICT (id) DO NOTHING
+	INSERT INTO runs (id, flow_id, status, created_at, id_time, record, trigger, lease_owner, lease_expires_at)
+	VALUES ($1, $2, $3, $5, $8, $6, $7, CASE WHEN $4::boolean THEN $9 END, CASE WHEN $4::boolean THEN now() + $10::interval END)
+	ON CONFLICT (id) DO NOTHING
 	RETURNING id
 ), p AS (
 	INSERT INTO runs_pending (id) SELECT id FROM r WHERE $4::boolean
 )
 SELECT count(*) FROM r`
 
-// saveSQL checkpoints a run and keeps runs_pending in step with its status
-// ($3: pending); it counts the runs updated (0: not found).
+// saveSQL checkpoints a run, fenced by its lease, and keeps runs_pending
+// in step with its status ($3: pending). The fence: the save is refused
+// only while another node holds a live lease on the run. A run no node
+// holds (released, imported) or whose lease expired unclaimed — this
+// node's or another's — is saved, and this node (re)takes its lease: no
+// other node is executing it then, and whoever claims it later sees this
+// checkpoint. Every save of a pending run extends the lease ($5 for $6);
+// the save that ends a run clears it, with its runs_pending entry.
+// Under READ COMMITTED an UPDATE waiting for a concurrent claim's row lock
+// re-checks the fence on the claimed row, so the fence is exact.
+//
+// It returns the runs updated (1, or 0) and, from the statement's snapshot,
+// the lease owner of a run that exists (empty for none, NULL when the run
+// does not exist): 0 with an owner is a lost lease, 0 with NULL not found.
 const saveSQL = `
 WITH u AS (
-	UPDATE runs SET status = $2, record = $4 WHERE id = $1 RETURNING id
+	UPDATE runs SET status = $2, record = $4,
+		lease_owner = CASE WHEN $3::boolean THEN $5 END,
+		lease_expires_at = CASE WHEN $3::boolean THEN now() + $6::interval END
+	WHERE id = $1 AND (lease_owner IS NULL OR lease_owner = $5 OR lease_expires_at <= now())
+	RETURNING id
 ), ins AS (
 	INSERT INTO runs_pending (id) SELECT id FROM u WHERE $3::boolean ON CONFLICT DO NOTHING
 ), del AS (
-	DELETE FROM runs_pending WHERE id = $1 AND NOT $3::boolean
+	DELETE FROM runs_pending WHERE id IN (SELECT id FROM u) AND NOT $3::boolean
 )
-SELECT count(*) FROM u`
+SELECT (SELECT count(*) FROM u), (SELECT coalesce(lease_owner, '') FROM runs WHERE id = $1)`
 
 // CreateRun stores a new run; see engine.RunStore. An empty r.ID is set to a
 // new ULID and a zero r.CreatedAt to now. Concurrent calls are committed
@@ -159,7 +177,7 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 	var read func(br pgx.BatchResults) error
 	if key == "" {
 		queue = func(b *pgx.Batch) {
-			b.Queue(createSQL, r.ID, r.FlowID, string(r.Status), !r.Status.Final(), r.CreatedAt, data, trig, idt)
+			b.Queue(createSQL, r.ID, r.FlowID, string(r.Status), !r.Status.Final(), r.CreatedAt, data, trig, idt, s.node, s.lease)
 		}
 		read = func(br pgx.BatchResults) error {
 			gotID, dup, taken = r.ID, false, nil
@@ -175,7 +193,7 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 		queue = func(b *pgx.Batch) {
 			now := time.Now()
 			b.Queue(createDedupedSQL, r.ID, r.FlowID, string(r.Status), !r.Status.Final(), r.CreatedAt, data, trig,
-				dk, expiry(now, window), now.UnixNano(), idt)
+				dk, expiry(now, window), now.UnixNano(), idt, s.node, s.lease)
 		}
 		read = func(br pgx.BatchResults) error {
 			var created, first *string
@@ -218,7 +236,8 @@ func (s *Store) CreateRun(ctx context.Context, r *engine.Run, key string, window
 	return gotID, dup, nil
 }
 
-// SaveRun checkpoints an existing run (engine.ErrNotFound when absent).
+// SaveRun checkpoints an existing run: engine.ErrNotFound when absent,
+// engine.ErrLeaseLost while another node holds its lease (see saveSQL).
 func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 	if r == nil || r.ID == "" {
 		return fmt.Errorf("save run: %w", errInvalid("empty run id"))
@@ -227,17 +246,22 @@ func (s *Store) SaveRun(ctx context.Context, r *engine.Run) error {
 	if err != nil {
 		return fmt.Errorf("save run %q: %w", r.ID, err)
 	}
-	var found bool
+	var saved bool
+	var holder *string
 	err = s.submit(ctx, func(b *pgx.Batch) {
-		b.Queue(saveSQL, r.ID, string(r.Status), !r.Status.Final(), data)
+		b.Queue(saveSQL, r.ID, string(r.Status), !r.Status.Final(), data, s.node, s.lease)
 	}, func(br pgx.BatchResults) error {
 		var n int
-		err := br.QueryRow().Scan(&n)
-		found = n == 1
+		err := br.QueryRow().Scan(&n, &holder)
+		saved = n == 1
 		return err
 	})
-	if err == nil && !found {
+	switch {
+	case err != nil || saved:
+	case holder == nil:
 		err = engine.ErrNotFound
+	default:
+		err = fmt.Errorf("%w (%s)", engine.ErrLeaseLost, *holder)
 	}
 	if err != nil {
 		return fmt.Errorf("save run %q: %w", r.ID, err)

@@ -83,6 +83,12 @@ type Options struct {
 	MaxPending int
 	// MaxConns sizes the connection pool (default: the URL's pool_max_conns, else 16).
 	MaxConns int32
+	// Node names this process in run leases and locks (engine.Cluster);
+	// default: hostname-pid-random, unique per process.
+	Node string
+	// Lease is how long a run lease or the holder's claim lasts unrenewed
+	// (default 15 s).
+	Lease time.Duration
 }
 
 // Store is an engine.Store on PostgreSQL. It is safe for concurrent use.
@@ -90,6 +96,11 @@ type Store struct {
 	pool     *pgxpool.Pool
 	where    string // host:port/database, for messages (never the password)
 	observer engine.Observer
+	node     string
+	lease    time.Duration
+	// stopped ends when Close begins (Listen returns then).
+	stopped context.Context
+	stop    context.CancelFunc
 
 	mu     sync.RWMutex // guards closed and sends on ops
 	closed bool
@@ -136,6 +147,12 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	if opts.Observer == nil {
 		opts.Observer = engine.NopObserver{}
 	}
+	if opts.Node == "" {
+		opts.Node = defaultNode()
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = defaultLease
+	}
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		// pgx's message may quote the string: give only its kind of mistake.
@@ -170,9 +187,12 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 		pool:     pool,
 		where:    where,
 		observer: opts.Observer,
+		node:     opts.Node,
+		lease:    opts.Lease,
 		ops:      make(chan *op, opts.MaxPending),
 		done:     make(chan struct{}),
 	}
+	s.stopped, s.stop = context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range writers {
 		wg.Add(1)
@@ -301,6 +321,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	close(s.ops)
 	s.mu.Unlock()
+	s.stop()
 	<-s.done
 	s.pool.Close()
 	return nil
@@ -385,6 +406,9 @@ func (s *Store) commit(batch []*op) {
 		case failed >= 0:
 			pending[failed].done <- opErr
 			pending = append(pending[:failed:failed], pending[failed+1:]...)
+		case rollback(err):
+			// A deadlock or serialization failure rolled the batch back:
+			// nothing of it committed, run it again.
 		default:
 			err = unavailable(err)
 			for _, o := range pending {
@@ -454,6 +478,14 @@ func opFault(err error) bool {
 		return true
 	}
 	return false
+}
+
+// rollback reports whether the server rolled a transaction back for a
+// deadlock or a serialization failure (40P01, 40001): running it again may
+// succeed.
+func rollback(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 // mapError turns PostgreSQL errors into the engine's: a unique violation is

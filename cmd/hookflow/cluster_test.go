@@ -281,7 +281,7 @@ func clusterKillNode(t *testing.T, pg *pgtest.Cluster, nodes, kills int) {
 	sink := newSink(t, 0)
 	flow := `{"id":"kill","name":"Kill test","trigger":{"type":"webhook"},"steps":[
 		{"id":"s","type":"set","with":{"vars":{"n":"{{ trigger.body.n }}"}}},
-		{"id":"post","type":"http","with":{"method":"POST","url":"` + sink.URL + `","body":{"n":"{{ vars.n }}"}},"retry":{"attempts":5,"backoff":"50ms"}}]}`
+		{"id":"post","type":"http","with":{"method":"POST","url":"` + sink.URL + `","idempotency":true,"body":{"n":"{{ vars.n }}"}},"retry":{"attempts":5,"backoff":"50ms"}}]}`
 	c := newTestCluster(t, pg, nodes, flow)
 	conn, err := pgx.Connect(t.Context(), c.db)
 	if err != nil {

@@ -116,6 +116,7 @@ func (e *Engine) execute(it *item) {
 	}
 	if r.Status.Final() {
 		e.cancels.Delete(r.ID)
+		e.unhold(r.ID)
 		return
 	}
 	if _, ok := e.cancels.LoadAndDelete(r.ID); ok {

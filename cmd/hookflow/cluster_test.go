@@ -246,6 +246,41 @@ func TestClusterFlowLiveEverywhere(t *testing.T) {
 	}
 }
 
+// TestClusterSecretLiveEverywhere: a secret set through node 1's API is used
+// by node 2's runs, without a restart.
+func TestClusterSecretLiveEverywhere(t *testing.T) {
+	pg := startPG(t)
+	flow := `{"id":"sec","name":"Secret","trigger":{"type":"webhook","with":{"respond":{"mode":"wait"}}},
+	 "steps":[{"id":"s","type":"set","with":{"vars":{"ok":"{{ secrets.API_TOKEN == 'v2' }}"}}},
+	          {"id":"r","type":"respond","with":{"status":200,"body":{"ok":"{{ vars.ok }}"}}}]}`
+	c := newTestCluster(t, pg, 2, flow)
+	n1, n2 := c.nodes[0], c.nodes[1]
+	for _, v := range []string{"v1", "v2"} {
+		if code, out := n1.api("PUT", "/api/v1/secrets/API_TOKEN", c.tok, map[string]string{"value": v}); code != 200 {
+			t.Fatalf("set the secret on node 1: %d %v", code, out)
+		}
+	}
+	saved := time.Now()
+	for i, s := range []*server{n1, n2} {
+		for {
+			resp, err := http.Post("http://"+s.addr+"/hooks/sec", "application/json", strings.NewReader(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out map[string]any
+			_ = json.NewDecoder(resp.Body).Decode(&out)
+			resp.Body.Close()
+			if resp.StatusCode == 200 && out["ok"] == true {
+				break
+			}
+			if time.Since(saved) > 2*time.Second {
+				t.Fatalf("node %d does not see the secret set on node 1 2 s later: %d %v", i+1, resp.StatusCode, out)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
 // TestClusterKillNode: 16 clients post alternately to the nodes while one
 // node after another is SIGKILLed (and restarted, but for the last kill).
 // Then every 2xx has its run, every run succeeds, and the flow's side effect

@@ -151,16 +151,21 @@ for n in $NODES; do
 		targets+=("http://127.0.0.1:$port")
 	done
 	token=$(HOOKFLOW_DATA=$WORK/data/$n-1 HOOKFLOW_STORE=$url HOOKFLOW_SECRET_KEY=$KEY "$BIN/hookflow" token create --name bench)
-	sleep 2 # statistics of the setup flushed
+	target=$(
+		IFS=,
+		echo "${targets[*]}"
+	)
+	sink=127.0.0.1:$(free_port)
+	# Setup (the load flows, through the first node) and one webhook per node,
+	# then a pause: a flow saved on one node reaches the others within a second.
+	"$BIN/hookflow-load" -target "$target" -token "$token" -sink-addr "$sink" -c 1 -n "$n" -d 10s -drain 10s >/dev/null
+	sleep 2 # and statistics of the setup flushed
 	read -r c0 i0 u0 d0 < <(db_stats "$db")
 	node0=0
 	for pid in "${NODE_PIDS[@]}"; do node0=$((node0 + $(cpu_ticks "$pid"))); done
 	pg0=$(pg_ticks)
 	out=$WORK/load-$n.json
-	"$BIN/hookflow-load" -target "$(
-		IFS=,
-		echo "${targets[*]}"
-	)" -token "$token" -c "$CLIENTS" -d "$DURATION" -drain "$DRAIN" -json >"$out"
+	"$BIN/hookflow-load" -target "$target" -setup=false -sink-addr "$sink" -c "$CLIENTS" -d "$DURATION" -drain "$DRAIN" -json >"$out"
 	sleep 2 # pg_stat_database is flushed by the backends about once a second
 	read -r c1 i1 u1 d1 < <(db_stats "$db")
 	node1=0

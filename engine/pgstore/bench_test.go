@@ -91,3 +91,51 @@ func BenchmarkCreateRun(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkRunLifecycle measures a run's writes as the engine makes them:
+// CreateRun, then SaveRun three times (running, a step done, succeeded),
+// each durable, at 1, 16 and 64 concurrent callers. ops/s counts runs.
+func BenchmarkRunLifecycle(b *testing.B) {
+	for _, callers := range []int{1, 16, 64} {
+		b.Run(fmt.Sprintf("callers=%d", callers), func(b *testing.B) {
+			s, err := Open(context.Background(), pgtest.DB(b, cluster), Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			var next atomic.Int64
+			var wg sync.WaitGroup
+			var failed atomic.Pointer[error]
+			b.ResetTimer()
+			start := time.Now()
+			for range callers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for next.Add(1) <= int64(b.N) {
+						r := benchRun()
+						if _, _, err := s.CreateRun(ctx, r, "", 0); err != nil {
+							failed.Store(&err)
+							return
+						}
+						for _, st := range []engine.RunStatus{engine.RunRunning, engine.RunRunning, engine.RunSucceeded} {
+							r.Status = st
+							if err := s.SaveRun(ctx, r); err != nil {
+								failed.Store(&err)
+								return
+							}
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if err := failed.Load(); err != nil {
+				b.Fatal(*err)
+			}
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "runs/s")
+		})
+	}
+}

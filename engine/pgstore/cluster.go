@@ -35,6 +35,9 @@ const (
 	maxNotice = 7999
 	// listenBackoffMax caps the wait between the listener's reconnections.
 	listenBackoffMax = 2 * time.Second
+	// defaultListenQuiet and defaultListenPing: see Options.listenQuiet.
+	defaultListenQuiet = 10 * time.Second
+	defaultListenPing  = 5 * time.Second
 )
 
 // defaultNode is hostname-pid-random: unique per process, readable in logs.
@@ -213,8 +216,9 @@ func notifyFlow(ctx context.Context, tx pgx.Tx, id string) error {
 
 // Listen calls fn with every notice until ctx ends or the store closes, then
 // returns nil. It listens on a connection of its own, outside the pool;
-// when that connection fails it reconnects (backing off up to 2 s) and, after
-// every connection including the first, calls fn with NoticeResync.
+// when that connection fails (or stops answering a ping, see receive) it
+// reconnects (backing off up to 2 s) and, after every connection including
+// the first, calls fn with NoticeResync.
 func (s *Store) Listen(ctx context.Context, fn func(engine.Notice)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -225,13 +229,7 @@ func (s *Store) Listen(ctx context.Context, fn func(engine.Notice)) error {
 		if err == nil {
 			backoff = 50 * time.Millisecond
 			fn(engine.Notice{Kind: engine.NoticeResync})
-			for {
-				n, err := conn.WaitForNotification(ctx)
-				if err != nil {
-					break
-				}
-				fn(parseNotice(n.Payload))
-			}
+			s.receive(ctx, conn, fn)
 			closeCtx, done := context.WithTimeout(context.Background(), time.Second)
 			_ = conn.Close(closeCtx)
 			done()
@@ -243,6 +241,33 @@ func (s *Store) Listen(ctx context.Context, fn func(engine.Notice)) error {
 		backoff = min(2*backoff, listenBackoffMax)
 	}
 	return nil
+}
+
+// receive passes conn's notices to fn until ctx ends or the connection
+// fails. A connection that fails silently (the database's host gone, a
+// partition) delivers nothing and reports no error, so after listenQuiet
+// without a notice it is pinged, and given up when the ping fails. A
+// timeout leaves a pgx connection usable.
+func (s *Store) receive(ctx context.Context, conn *pgx.Conn, fn func(engine.Notice)) {
+	for {
+		wait, cancel := context.WithTimeout(ctx, s.timeouts.listenQuiet)
+		n, err := conn.WaitForNotification(wait)
+		quiet := wait.Err() != nil
+		cancel()
+		switch {
+		case err == nil:
+			fn(parseNotice(n.Payload))
+			continue
+		case ctx.Err() != nil || !quiet:
+			return
+		}
+		ping, cancel := context.WithTimeout(ctx, s.timeouts.listenPing)
+		err = conn.Ping(ping)
+		cancel()
+		if err != nil {
+			return
+		}
+	}
 }
 
 // listenConn opens a connection with the pool's settings and listens on channel.

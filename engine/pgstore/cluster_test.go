@@ -29,11 +29,16 @@ func openNodes(t *testing.T, lease time.Duration, nodes ...string) []*Store {
 	return out
 }
 
-// waitFor polls cond until it holds (the test's deadline bounds it).
+// giveUp bounds every wait of these tests for something that should happen
+// (generously: it only turns a bug into a failure instead of a hang).
+const giveUp = time.Minute
+
+// waitFor polls cond until it holds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
+	deadline := time.Now().Add(giveUp)
 	for !cond() {
-		if t.Context().Err() != nil {
+		if time.Now().After(deadline) {
 			t.Fatalf("gave up waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
@@ -486,13 +491,13 @@ func listen(t *testing.T, st *Store) <-chan engine.Notice {
 	return ch
 }
 
-// next returns the next notice other than a flow notice of another test.
+// next returns the next notice.
 func next(t *testing.T, ch <-chan engine.Notice) engine.Notice {
 	t.Helper()
 	select {
 	case n := <-ch:
 		return n
-	case <-t.Context().Done():
+	case <-time.After(giveUp):
 		t.Fatal("no notice")
 	}
 	return engine.Notice{}
@@ -564,7 +569,7 @@ func TestListenReconnects(t *testing.T) {
 	select {
 	case err := <-done:
 		must(t, err)
-	case <-t.Context().Done():
+	case <-time.After(giveUp):
 		t.Fatal("Listen did not return after Close")
 	}
 }

@@ -125,9 +125,10 @@ SELECT count(*) FROM r`
 // Under READ COMMITTED an UPDATE waiting for a concurrent claim's row lock
 // re-checks the fence on the claimed row, so the fence is exact.
 //
-// It returns the runs updated (1, or 0) and, from the statement's snapshot,
-// the lease owner of a run that exists (empty for none, NULL when the run
-// does not exist): 0 with an owner is a lost lease, 0 with NULL not found.
+// It returns the runs updated (1, or 0) and, only after 0 (no lookup on
+// the common path), from the statement's snapshot the lease owner of a run
+// that exists (empty for none, NULL when the run does not exist): 0 with
+// an owner is a lost lease, 0 with NULL not found.
 const saveSQL = `
 WITH u AS (
 	UPDATE runs SET status = $2, record = $4,
@@ -140,7 +141,8 @@ WITH u AS (
 ), del AS (
 	DELETE FROM runs_pending WHERE id IN (SELECT id FROM u) AND NOT $3::boolean
 )
-SELECT (SELECT count(*) FROM u), (SELECT coalesce(lease_owner, '') FROM runs WHERE id = $1)`
+SELECT n, CASE WHEN n = 0 THEN (SELECT coalesce(lease_owner, '') FROM runs WHERE id = $1) END
+FROM (SELECT count(*) AS n FROM u) c`
 
 // CreateRun stores a new run; see engine.RunStore. An empty r.ID is set to a
 // new ULID and a zero r.CreatedAt to now. Concurrent calls are committed

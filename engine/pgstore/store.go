@@ -62,8 +62,11 @@ const (
 	// maxFailingPasses is how many times a batch is rerun as one transaction
 	// after an op failed before the rest runs one op per transaction.
 	maxFailingPasses = 4
-	// batchTimeout bounds one batch's round trips and commit.
-	batchTimeout = 30 * time.Second
+	// defaultWriteTimeout bounds one batch's round trips and commit: a
+	// database that stops answering (a network partition, not a refused
+	// connection) fails writes with engine.ErrUnavailable after it, well
+	// within a webhook sender's own timeout, and /healthz fails.
+	defaultWriteTimeout = 5 * time.Second
 	// writers is how many batches may be in flight at once, each on its own
 	// connection: while one waits for its commit, the next collects the
 	// calls that arrive meanwhile. Callers' writes are independent (a caller
@@ -89,6 +92,14 @@ type Options struct {
 	// Lease is how long a run lease or the holder's claim lasts unrenewed
 	// (default 15 s).
 	Lease time.Duration
+	// WriteTimeout bounds a batch of writes, its commit included (default
+	// 5 s); past it, its writes fail with engine.ErrUnavailable.
+	WriteTimeout time.Duration
+
+	// listenQuiet and listenPing: after listenQuiet without a notice the
+	// listener pings its connection, and reconnects when the ping takes
+	// longer than listenPing (defaults 10 s and 5 s; tests shorten them).
+	listenQuiet, listenPing time.Duration
 }
 
 // Store is an engine.Store on PostgreSQL. It is safe for concurrent use.
@@ -98,6 +109,7 @@ type Store struct {
 	observer engine.Observer
 	node     string
 	lease    time.Duration
+	timeouts Options // WriteTimeout, listenQuiet, listenPing
 	// stopped ends when Close begins (Listen returns then).
 	stopped context.Context
 	stop    context.CancelFunc
@@ -153,6 +165,15 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 	if opts.Lease <= 0 {
 		opts.Lease = defaultLease
 	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = defaultWriteTimeout
+	}
+	if opts.listenQuiet <= 0 {
+		opts.listenQuiet = defaultListenQuiet
+	}
+	if opts.listenPing <= 0 {
+		opts.listenPing = defaultListenPing
+	}
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {
 		// pgx's message may quote the string: give only its kind of mistake.
@@ -189,6 +210,7 @@ func Open(ctx context.Context, connString string, opts Options) (*Store, error) 
 		observer: opts.Observer,
 		node:     opts.Node,
 		lease:    opts.Lease,
+		timeouts: opts,
 		ops:      make(chan *op, opts.MaxPending),
 		done:     make(chan struct{}),
 	}
@@ -348,11 +370,9 @@ func (s *Store) submit(ctx context.Context, queue func(b *pgx.Batch), read func(
 		return err
 	}
 	s.mu.RUnlock()
-	err := <-o.done
-	if errors.Is(err, engine.ErrUnavailable) {
-		s.noteFail(err)
-	}
-	return err
+	// A failed commit is not remembered for Ping: Ping's own commit shows
+	// whether the database takes writes again.
+	return <-o.done
 }
 
 func (s *Store) noteFail(err error) {
@@ -425,7 +445,7 @@ func (s *Store) commit(batch []*op) {
 // index of the op whose statement failed (with its error), or -1 when the
 // batch itself failed (err) or committed (nil).
 func (s *Store) runBatch(ops []*op) (failed int, opErr, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeouts.WriteTimeout)
 	defer cancel()
 	b := &pgx.Batch{}
 	for _, o := range ops {
@@ -525,7 +545,10 @@ func (s *Store) fail(err error) error {
 }
 
 // Ping returns nil when the store can take a write: it commits a tiny record
-// through the writer, and fails while recent writes were refused.
+// through the writer, and fails while writes were refused for a full queue
+// (a lone ping may slip into it) in the last half minute with no new run
+// stored since. A database that was unreachable passes as soon as it takes
+// the ping's commit again.
 func (s *Store) Ping(ctx context.Context) error {
 	now := time.Now().UTC()
 	err := s.submit(ctx, func(b *pgx.Batch) {

@@ -250,7 +250,27 @@ func TestDatabaseDown(t *testing.T) {
 	if _, _, err := st.CreateRun(ctx, &engine.Run{FlowID: "f"}, "k", time.Hour); err != nil {
 		t.Fatal(err)
 	}
+	notices := listen(t, st)
+	if n := next(t, notices); n.Kind != engine.NoticeResync {
+		t.Fatalf("first notice %+v", n)
+	}
 	own.Pause()
+	down := []struct {
+		name string
+		call func() error
+	}{
+		{"save run", func() error { return st.SaveRun(ctx, &engine.Run{ID: "r", FlowID: "f"}) }},
+		{"claim runs", func() error { _, err := st.ClaimRuns(ctx, 10); return err }},
+		{"renew leases", func() error { _, err := st.RenewLeases(ctx, []string{"r"}); return err }},
+		{"try lock", func() error { _, err := st.TryLock(ctx, engine.StartersLock, time.Minute); return err }},
+		{"publish", func() error { return st.Publish(ctx, engine.Notice{Kind: engine.NoticeWake, ID: "r"}) }},
+		{"put connection", func() error { return st.PutConnection(ctx, "c", []byte("{}")) }},
+	}
+	for _, d := range down {
+		if err := d.call(); !errors.Is(err, engine.ErrUnavailable) {
+			t.Fatalf("%s with the database down: %v", d.name, err)
+		}
+	}
 	if _, _, err := st.CreateRun(ctx, &engine.Run{FlowID: "f"}, "", 0); !errors.Is(err, engine.ErrUnavailable) {
 		t.Fatalf("create run with the database down: %v", err)
 	}
@@ -272,6 +292,14 @@ func TestDatabaseDown(t *testing.T) {
 	}
 	if err := st.Ping(ctx); err != nil {
 		t.Fatalf("ping after the database returned: %v", err)
+	}
+	// The listener reconnected: a resync, then notices again.
+	if n := next(t, notices); n.Kind != engine.NoticeResync {
+		t.Fatalf("after the database returned: notice %+v, want a resync", n)
+	}
+	must(t, st.Publish(ctx, engine.Notice{Kind: engine.NoticeCancel, ID: "r"}))
+	if n := next(t, notices); n != (engine.Notice{Kind: engine.NoticeCancel, ID: "r"}) {
+		t.Fatalf("after the database returned: notice %+v", n)
 	}
 	if _, err := st.GetRun(ctx, id); err != nil {
 		t.Fatal(err)

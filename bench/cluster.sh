@@ -172,6 +172,9 @@ for n in $NODES; do
 	for pid in "${NODE_PIDS[@]}"; do node1=$((node1 + $(cpu_ticks "$pid"))); done
 	pg1=$(pg_ticks)
 	stop_nodes
+	# rows per table over the whole life of this database (setup included)
+	psql -X -q -A -t -F' ' -h 127.0.0.1 -p "$PG_PORT" -U postgres -d "$db" -c "SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd, n_tup_del
+		FROM pg_stat_user_tables WHERE n_tup_ins + n_tup_upd + n_tup_del > 0 ORDER BY relname" >"$WORK/tables-$n.txt"
 
 	acked=$(json_field acked_per_sec <"$out")
 	p99=$(grep -o '"ack_latency_ms":{[^}]*}' "$out" | json_field p99)
@@ -185,6 +188,7 @@ for n in $NODES; do
 		printf "%-6s %9.0f %11.0f %7.1fms %9d %12.2f %12s %14.3f %14.3f\n", n, a, c, p, m, dc / r,
 			sprintf("%.1f+%.1f+%.1f", di / r, du / r, dd / r), 1000 * nc / tick / r, 1000 * pc / tick / r
 	}'
+	echo "       rows by table (inserted updated hot-updated deleted): $(awk '{printf "%s%s %s/%s/%s/%s", sep, $1, $2, $3, $4, $5; sep="; "}' "$WORK/tables-$n.txt")"
 	echo "       errors: $(grep -o '"errors":{[^}]*}' "$out"); $(grep -o '"acked_per_target":{[^}]*}' "$out" || echo "one target")"
 done
 echo "rows/run: inserted+updated+deleted per completed run; node CPU: all nodes of the line together"

@@ -100,14 +100,17 @@ func (t *tick) Start(ctx context.Context, sc *engine.StartContext) error {
 }
 
 // flakyCluster is a node's store whose lease renewals can fail (the node
-// cannot reach the database) or lie (the node believes it still holds
-// its runs: a stalled process).
+// cannot reach the database), lie (the node believes it still holds its
+// runs) or stall (the process stops renewing, as in a long pause).
 type flakyCluster struct {
 	*pgstore.Store
-	mode atomic.Value // "", "fail", "lie"
+	mode atomic.Value // "", "fail", "lie", "stall"
 }
 
 func (f *flakyCluster) RenewLeases(ctx context.Context, ids []string) ([]string, error) {
+	for f.mode.Load() == "stall" && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
 	switch f.mode.Load() {
 	case "fail":
 		return nil, errors.New("test: the database is unreachable")
@@ -122,7 +125,7 @@ func (f *flakyCluster) ClaimRuns(ctx context.Context, limit int) ([]engine.Claim
 	switch f.mode.Load() {
 	case "fail":
 		return nil, errors.New("test: the database is unreachable")
-	case "lie":
+	case "lie", "stall":
 		return nil, nil
 	}
 	return f.Store.ClaimRuns(ctx, limit)
@@ -487,11 +490,13 @@ func TestClusterStartersOnce(t *testing.T) {
 }
 
 // TestClusterFencing: a node that lost its lease without noticing (its
-// renewals lie: a stalled process) is refused its next checkpoint and
-// stops; a node that cannot renew stops executing once its lease surely
-// expired. Either way the run finishes once, on the node that took it.
+// renewals lie) is refused its next checkpoint by the store and stops; a
+// node that cannot renew stops executing once its lease surely expired; a
+// node that stalled longer than its lease writes nothing when it wakes,
+// even after the new holder finished the run. Each time the run finishes
+// once, on the node that took it.
 func TestClusterFencing(t *testing.T) {
-	for _, mode := range []string{"lie", "fail"} {
+	for _, mode := range []string{"lie", "fail", "stall"} {
 		t.Run(mode, func(t *testing.T) {
 			url := pgURL(t)
 			a := newNode(t, url, "a")
@@ -509,8 +514,12 @@ func TestClusterFencing(t *testing.T) {
 			if mode == "fail" {
 				eventually(t, 5*time.Second, "a stopped executing", func() bool { return a.stopped.Load() == 1 })
 			}
-			a.release() // a's step returns; its next checkpoint is fenced
-			if mode == "lie" {
+			if mode == "stall" {
+				b.release()
+				ended(t, b.store, id, 10*time.Second)
+			}
+			a.release() // a's step returns; its next checkpoint is refused
+			if mode != "fail" {
 				eventually(t, 5*time.Second, "a counts the lost lease", func() bool { return a.obs.lost.Load() == 1 })
 			}
 			b.release()

@@ -187,7 +187,7 @@ func (e *Engine) execute(it *item) {
 		if !at.IsZero() {
 			r.NextAt = &at
 		}
-		if err := e.store.SaveRun(ctx, r); err != nil {
+		if err := e.saveRun(ctx, r); err != nil {
 			e.retryLater(it, err)
 			return
 		}
@@ -494,6 +494,20 @@ func (st *runState) afterFail(cs *CStep, rec *StepRun, msg string) outcome {
 	return failed
 }
 
+// saveRun checkpoints a run this node executes, unless its lease may have
+// expired: after a stall longer than the lease another node may run it, so
+// this one writes nothing (ErrLeaseLost).
+func (e *Engine) saveRun(ctx context.Context, r *Run) error {
+	return e.saveRunIf(ctx, r, e.leaseFresh(r.ID))
+}
+
+func (e *Engine) saveRunIf(ctx context.Context, r *Run, fresh bool) error {
+	if !fresh {
+		return fmt.Errorf("run %s: this node's lease may have expired: %w", r.ID, ErrLeaseLost)
+	}
+	return e.store.SaveRun(ctx, r)
+}
+
 // err is why the run was aborted.
 func (st *runState) err() error {
 	if st.lost {
@@ -509,7 +523,7 @@ func (st *runState) checkpoint(ctx context.Context) bool {
 	}
 	// A checkpoint is written even when the run was just canceled or the
 	// server is stopping: it records a finished side effect.
-	if err := st.e.store.SaveRun(context.WithoutCancel(ctx), st.run); err != nil {
+	if err := st.e.saveRun(context.WithoutCancel(ctx), st.run); err != nil {
 		st.errMsg = err.Error()
 		st.lost = st.lost || errors.Is(err, ErrLeaseLost)
 		return false
@@ -919,8 +933,9 @@ func (e *Engine) finish(ctx context.Context, st *runState, status RunStatus, msg
 	}
 	// An ending run leaves the held set first: a renewal meanwhile must not
 	// take its missing lease for a takeover.
+	fresh := e.leaseFresh(r.ID)
 	e.unhold(r.ID)
-	if err := e.store.SaveRun(ctx, r); err != nil {
+	if err := e.saveRunIf(ctx, r, fresh); err != nil {
 		e.hold(r.ID, r.FlowID)
 		e.retryLater(&item{runID: r.ID, flowID: r.FlowID}, err)
 		return

@@ -91,15 +91,18 @@ func (e *Engine) holds(runID string) (string, bool) {
 	return h.flowID, true
 }
 
-// Held returns how many runs this node holds (0 on one node: it holds
-// every run without leases).
-func (e *Engine) Held() int {
+// leaseFresh reports whether this node's lease on a run it holds surely
+// lasts still (its last claim or renewal is less than a lease ago); always
+// true on one node. A run not in the held set is left to the store's fence.
+func (e *Engine) leaseFresh(runID string) bool {
 	if e.nodes == nil {
-		return 0
+		return true
 	}
-	e.nodes.mu.Lock()
-	defer e.nodes.mu.Unlock()
-	return len(e.nodes.held)
+	n := e.nodes
+	n.mu.Lock()
+	h := n.held[runID]
+	n.mu.Unlock()
+	return h == nil || time.Since(h.at) < n.c.Lease()
 }
 
 // logEvery logs at most once per minute per key (a database that is down

@@ -101,8 +101,10 @@ func sortClaimed(cs []engine.ClaimedRun) {
 // checkpoint of this node is writing (in a group-commit batch that may lock
 // other runs too, in another order) is skipped, and counted held when the
 // statement's snapshot shows this node's live lease on it — a live lease
-// cannot be claimed, and that checkpoint extends it. So a renewal and a
-// batch never deadlock.
+// cannot be claimed, and that checkpoint extends it. (A lease expiring in
+// the instant between the two statements' clocks may be claimed all the
+// same; the fence then refuses this node's next checkpoint.) So a renewal
+// and a batch never deadlock.
 const renewSQL = `
 WITH cand AS (
 	SELECT r.id, r.lease_expires_at > now() AS live FROM runs r JOIN runs_pending p USING (id)

@@ -25,8 +25,14 @@
 // Other writes are small transactions of their own on the pool.
 //
 // A write is refused with an error wrapping engine.ErrUnavailable when more
-// than Options.MaxPending ops wait, when the database cannot be reached or
-// the commit fails, or when the store is closing.
+// than Options.MaxPending ops wait, when the database cannot be reached, does
+// not answer within Options.WriteTimeout or the commit fails, or when the
+// store is closing.
+//
+// # Several nodes
+//
+// Store implements engine.Cluster: run leases, fenced checkpoints, claims,
+// cluster-wide locks and LISTEN/NOTIFY notices; see cluster.go.
 package pgstore
 
 import (

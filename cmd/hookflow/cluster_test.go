@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -133,6 +134,9 @@ func (c *testCluster) waitSucceeded(ids []string, within time.Duration) {
 			if code != 200 || run["status"] == "failed" || run["status"] == "canceled" || time.Now().After(deadline) {
 				var logs strings.Builder
 				for n, s := range c.nodes {
+					// cmd.Wait returns once the output is copied: no longer written
+					_ = s.cmd.Process.Signal(syscall.SIGTERM)
+					_ = s.cmd.Wait()
 					fmt.Fprintf(&logs, "--- node %d (%s):\n%s\n", n, s.addr, s.logs)
 				}
 				c.t.Fatalf("run %d of %d (%s): %d %v %v\n%s", i+1, len(ids), id, code, run["status"], run["error"], logs.String())

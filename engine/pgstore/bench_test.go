@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/pgstore/pgtest"
+	"github.com/jackc/pgx/v5"
 )
 
 // benchRun returns a queued run of about 1 KiB once encoded (as boltstore's
@@ -138,4 +140,72 @@ func BenchmarkRunLifecycle(b *testing.B) {
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "runs/s")
 		})
 	}
+}
+
+// BenchmarkStatements measures the database's time per run statement,
+// without the commit's fsync: 1000 CreateRun statements, then 1000 fenced
+// checkpoints of them three times (the last ends the runs), each set sent
+// as one batch in one transaction. ns/op is per statement.
+func BenchmarkStatements(b *testing.B) {
+	s, err := Open(context.Background(), pgtest.DB(b, cluster), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	r := benchRun()
+	data, err := encodeRun(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	trig, err := json.Marshal(&r.Trigger)
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Now().UTC()
+	const perBatch = 1000
+	send := func(b *testing.B, fill func(batch *pgx.Batch)) {
+		batch := &pgx.Batch{}
+		fill(batch)
+		if err := s.pool.SendBatch(ctx, batch).Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	newIDs := func(n int) []string {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = engine.NewID()
+		}
+		return ids
+	}
+	create := func(b *testing.B, ids []string) {
+		send(b, func(batch *pgx.Batch) {
+			for _, id := range ids {
+				batch.Queue(createSQL, id, "f", "queued", true, now, data, trig, now, s.node, s.lease)
+			}
+		})
+	}
+	b.Run("create", func(b *testing.B) {
+		for i := 0; i < b.N; i += perBatch {
+			create(b, newIDs(min(perBatch, b.N-i)))
+		}
+	})
+	b.Run("save", func(b *testing.B) {
+		// Rounds of 3 checkpoints of the same runs: running, running, ended.
+		for i, round := 0, 0; i < b.N; round++ {
+			n := min(perBatch, (b.N-i+2)/3)
+			b.StopTimer()
+			ids := newIDs(n)
+			create(b, ids)
+			b.StartTimer()
+			for _, pending := range []bool{true, true, false} {
+				send(b, func(batch *pgx.Batch) {
+					for _, id := range ids {
+						batch.Queue(saveSQL, id, "running", pending, data, s.node, s.lease)
+					}
+				})
+			}
+			i += 3 * n
+		}
+	})
 }

@@ -121,7 +121,9 @@ SELECT count(*) FROM r`
 // node's or another's — is saved, and this node (re)takes its lease: no
 // other node is executing it then, and whoever claims it later sees this
 // checkpoint. Every save of a pending run extends the lease ($5 for $6);
-// the save that ends a run clears it, with its runs_pending entry.
+// the save that ends a run clears it, with its runs_pending entry (written
+// "id = $1 … AND EXISTS (SELECT 1 FROM u)": "id IN (SELECT id FROM u)"
+// cost about 15 µs more per statement).
 // Under READ COMMITTED an UPDATE waiting for a concurrent claim's row lock
 // re-checks the fence on the claimed row, so the fence is exact.
 //
@@ -139,7 +141,7 @@ WITH u AS (
 ), ins AS (
 	INSERT INTO runs_pending (id) SELECT id FROM u WHERE $3::boolean ON CONFLICT DO NOTHING
 ), del AS (
-	DELETE FROM runs_pending WHERE id IN (SELECT id FROM u) AND NOT $3::boolean
+	DELETE FROM runs_pending WHERE id = $1 AND NOT $3::boolean AND EXISTS (SELECT 1 FROM u)
 )
 SELECT n, CASE WHEN n = 0 THEN (SELECT coalesce(lease_owner, '') FROM runs WHERE id = $1) END
 FROM (SELECT count(*) AS n FROM u) c`

@@ -200,8 +200,8 @@ func TestClusterSameEventOnce(t *testing.T) {
 }
 
 // TestClusterFlowLiveEverywhere: a flow created through node 1's API takes
-// webhooks on node 2 within 2 s; deleted on node 1, node 2 stops taking them
-// within 2 s.
+// webhooks on node 2 within 2 s, and so does one imported with the CLI;
+// deleted on node 1, node 2 stops taking them within 2 s.
 func TestClusterFlowLiveEverywhere(t *testing.T) {
 	pg := startPG(t)
 	c := newTestCluster(t, pg, 2)
@@ -232,6 +232,22 @@ func TestClusterFlowLiveEverywhere(t *testing.T) {
 	t.Logf("node 2 took the flow's webhooks %s after node 1 saved it", time.Since(saved).Round(time.Millisecond))
 	if run := waitRun(t, n2, c.tok, runID, 15*time.Second); run["status"] != "succeeded" {
 		t.Fatalf("run on node 2: %v %v", run["status"], run["error"])
+	}
+
+	// A flow imported with the CLI while the nodes run is live on both.
+	importFlowsEnv(t, t.TempDir(), c.env, `{"id":"cli","name":"CLI","trigger":{"type":"webhook"},"steps":[{"id":"s","type":"set","with":{"vars":{"x":"1"}}}]}`)
+	imported := time.Now()
+	for i, s := range []*server{n1, n2} {
+		for {
+			code, _, _ := post(client, s, "cli", `{}`)
+			if code == 202 {
+				break
+			}
+			if time.Since(imported) > 2*time.Second {
+				t.Fatalf("node %d still answers %d 2 s after hookflow flows import", i+1, code)
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
 	}
 
 	if code, out := n1.api("DELETE", "/api/v1/flows/live", c.tok, nil); code != 204 {

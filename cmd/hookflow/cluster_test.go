@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -375,6 +377,7 @@ func clusterKillNode(t *testing.T, pg *pgtest.Cluster, nodes, kills int) {
 
 	// runningAt[id] counts the kills that found run id `running` on the killed node.
 	runningAt := map[string]int{}
+	lastRunning := 0 // runs found running at the last kill
 	for k := range kills {
 		time.Sleep(800 * time.Millisecond)
 		victim := k % nodes
@@ -393,6 +396,7 @@ func clusterKillNode(t *testing.T, pg *pgtest.Cluster, nodes, kills int) {
 		for _, id := range ids {
 			runningAt[id]++
 		}
+		lastRunning = len(ids)
 		mu.Lock()
 		n := len(acked)
 		mu.Unlock()
@@ -432,6 +436,20 @@ func clusterKillNode(t *testing.T, pg *pgtest.Cluster, nodes, kills int) {
 		}
 	}
 
+	// The last dead node's runs were taken over by the survivors, and their
+	// /metrics count it (a restarted node's counters start again).
+	takeovers := 0.0
+	t.Run("takeovers counted in metrics", func(t *testing.T) {
+		for i, s := range c.nodes {
+			if i != (kills-1)%nodes {
+				takeovers += metricValue(t, s, "hookflow_lease_takeovers_total")
+			}
+		}
+		if lastRunning > 0 && takeovers < float64(lastRunning) {
+			t.Errorf("survivors count %v lease takeovers; the last kill left %d runs running on the dead node, all finished since", takeovers, lastRunning)
+		}
+	})
+
 	// The side effect: once per run, once more per kill that found the run running.
 	calls := map[string]int{}
 	for _, call := range sink.got() {
@@ -453,8 +471,30 @@ func clusterKillNode(t *testing.T, pg *pgtest.Cluster, nodes, kills int) {
 	for _, n := range runningAt {
 		running += n
 	}
-	t.Logf("%d nodes, %d kills: %d webhooks acknowledged, all succeeded; %d runs found running at a kill, %d side effects ran again (allowed: those), %d sink calls; %s",
-		nodes, kills, len(acked), running, again, len(sink.got()), time.Since(began).Round(time.Millisecond))
+	t.Logf("%d nodes, %d kills: %d webhooks acknowledged, all succeeded; %d runs found running at a kill, %d side effects ran again (allowed: those), %d sink calls; %v lease takeovers after the last kill; %s",
+		nodes, kills, len(acked), running, again, len(sink.got()), takeovers, time.Since(began).Round(time.Millisecond))
+}
+
+// metricValue reads one unlabelled counter or gauge from a node's /metrics.
+func metricValue(t *testing.T, s *server, name string) float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + s.addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			if err != nil {
+				t.Fatalf("/metrics %s: %v", name, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics of %s has no %s (status %d)", s.addr, name, resp.StatusCode)
+	return 0
 }
 
 // TestClusterCronOnce: a 6-field cron firing every second, on three nodes:

@@ -95,8 +95,8 @@ type Options struct {
 	// Node names this process in run leases and locks (engine.Cluster);
 	// default: hostname-pid-random, unique per process.
 	Node string
-	// Lease is how long a run lease or the holder's claim lasts unrenewed
-	// (default 15 s).
+	// Lease is how long a run lease lasts unrenewed; the engine renews every
+	// Lease/3 (default 15 s).
 	Lease time.Duration
 	// WriteTimeout bounds a batch of writes, its commit included (default
 	// 5 s); past it, its writes fail with engine.ErrUnavailable.

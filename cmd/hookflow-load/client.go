@@ -14,7 +14,8 @@ import (
 
 // loadConfig says what load to send.
 type loadConfig struct {
-	Target      string        // base URL, e.g. http://127.0.0.1:8080
+	Target      string        // base URL, e.g. http://127.0.0.1:8080, or several, comma-separated
+	Targets     []string      // Target split (parseTargets); requests go round robin
 	Rate        float64       // webhooks per second (open loop); 0: closed loop with Concurrency clients
 	Concurrency int           // clients each sending one webhook after another
 	Duration    time.Duration // how long to send
@@ -32,8 +33,9 @@ type loadResult struct {
 	ackLat   []time.Duration
 	status   map[string]int // "202", "200", "503", "transport", "saturated" → count
 	sent     int
-	acked    int // 2xx
-	dups     int // 200 {"duplicate":true}
+	acked    int            // 2xx
+	dups     int            // 200 {"duplicate":true}
+	byTarget map[string]int // acked per target (only with several targets)
 	start    time.Time
 	elapsed  time.Duration
 	inflight atomic.Int64
@@ -52,6 +54,7 @@ type loader struct {
 	tr     *tracker  // nil: no end-to-end tracking
 	rec    *recorder // nil: no record file
 	seq    atomic.Int64
+	rr     atomic.Uint64 // round robin over cfg.Targets
 	res    *loadResult
 }
 
@@ -64,7 +67,7 @@ func newLoader(cfg loadConfig, tr *tracker, rec *recorder) *loader {
 	}
 	return &loader{cfg: cfg, tr: tr, rec: rec,
 		client: &http.Client{Transport: tp, Timeout: cfg.Timeout},
-		res:    &loadResult{status: map[string]int{}}}
+		res:    &loadResult{status: map[string]int{}, byTarget: map[string]int{}}}
 }
 
 // next builds the next webhook: a share of FormShare are form posts, spread
@@ -145,7 +148,8 @@ func (l *loader) send(w webhook, due time.Time) bool {
 	if l.tr != nil {
 		l.tr.send(w.ID, due)
 	}
-	req, err := http.NewRequest(http.MethodPost, l.cfg.Target+"/hooks/"+flowOf[w.Kind], bytes.NewReader(w.Body))
+	target := l.target()
+	req, err := http.NewRequest(http.MethodPost, target+"/hooks/"+flowOf[w.Kind], bytes.NewReader(w.Body))
 	if err != nil {
 		l.count("transport", 0, w, nil)
 		return false
@@ -168,7 +172,21 @@ func (l *loader) send(w webhook, due time.Time) bool {
 		_ = json.Unmarshal(b, &ans)
 	}
 	l.count(strconv.Itoa(resp.StatusCode), lat, w, &ans)
+	if resp.StatusCode/100 == 2 && len(l.cfg.Targets) > 1 {
+		l.res.mu.Lock()
+		l.res.byTarget[target]++
+		l.res.mu.Unlock()
+	}
 	return true
+}
+
+// target picks the next request's base URL: round robin over cfg.Targets
+// (cfg.Target when none were parsed).
+func (l *loader) target() string {
+	if len(l.cfg.Targets) == 0 {
+		return l.cfg.Target
+	}
+	return l.cfg.Targets[(l.rr.Add(1)-1)%uint64(len(l.cfg.Targets))]
 }
 
 // count records one answer: status is the HTTP status code or a word for a

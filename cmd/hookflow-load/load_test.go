@@ -115,6 +115,24 @@ func TestLoadAgainstRealServer(t *testing.T) {
 	t.Logf("acked %d (%.0f/s), ack p99 %.1f ms, e2e p99 %.1f ms, RSS max %.1f MB",
 		rep.Acked, rep.AckedPerSec, rep.AckLatency.P99, rep.E2E.Latency.P99, rep.RSS.MaxMB)
 
+	// Two base URLs of the same server: requests alternate, each is counted.
+	out.Reset()
+	two := []string{base, strings.Replace(base, "127.0.0.1", "localhost", 1)}
+	if code := run(context.Background(), []string{"-target", strings.Join(two, ","), "-token", tok, "-c", "4", "-d", "1s",
+		"-drain", "30s", "-json"}, &out, &errOut); code != 0 {
+		t.Fatalf("two targets: exit %d: %s", code, errOut.String())
+	}
+	var rep2 Report
+	if err := json.Unmarshal(out.Bytes(), &rep2); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
+	}
+	if a, b := rep2.PerTarget[two[0]], rep2.PerTarget[two[1]]; a == 0 || b == 0 || a+b != rep2.Acked || a-b > 4 || b-a > 4 {
+		t.Errorf("two targets: per target %v, acked %d: want both used, alternately", rep2.PerTarget, rep2.Acked)
+	}
+	if rep2.E2E == nil || rep2.E2E.Reached != rep2.Acked {
+		t.Errorf("two targets end to end: %+v, acked %d", rep2.E2E, rep2.Acked)
+	}
+
 	out.Reset()
 	if code := run(context.Background(), []string{"verify", "-target", base, "-token", tok, "-record", record, "-wait", "30s", "-json"}, &out, &errOut); code != 0 {
 		t.Fatalf("verify: exit %d: %s %s", code, out.String(), errOut.String())
@@ -133,6 +151,7 @@ func TestRefusesNonLoopback(t *testing.T) {
 		args []string
 	}{
 		{name: "private target", args: []string{"-target", "http://10.1.2.3:8080", "-baseline"}},
+		{name: "second target private", args: []string{"-target", "http://127.0.0.1:1,http://10.1.2.3:8080", "-baseline"}},
 		{name: "sink on every interface", args: []string{"-target", "http://127.0.0.1:1", "-token", "x", "-sink-addr", ":0"}},
 		{name: "verify elsewhere", args: []string{"verify", "-target", "http://192.0.2.1", "-token", "x", "-record", "r"}},
 	}

@@ -43,6 +43,7 @@ const usage = `Usage:
 Load (only 127.0.0.1 / loopback targets):
   hookflow-load -target http://127.0.0.1:8080 -token hf_… -c 64 -d 10s
   hookflow-load -target http://127.0.0.1:8080 -token hf_… -rate 2000 -d 10s -pid 1234
+  hookflow-load -target http://127.0.0.1:8080,http://127.0.0.1:8081 -token hf_… -c 64 -d 10s   (several nodes)
   hookflow-load -target http://127.0.0.1:9000 -baseline -c 64 -d 10s   (bench/baseline)
 
 Flags:
@@ -96,7 +97,7 @@ func parseLoadFlags(args []string) (*loadFlags, error) {
 	fs := flag.NewFlagSet("hookflow-load", flag.ContinueOnError)
 	var help strings.Builder
 	fs.SetOutput(&help)
-	fs.StringVar(&f.cfg.Target, "target", "http://127.0.0.1:8080", "server base URL (loopback only)")
+	fs.StringVar(&f.cfg.Target, "target", "http://127.0.0.1:8080", "server base URL (loopback only); several, comma-separated, get requests round robin (setup goes to the first)")
 	fs.Float64Var(&f.cfg.Rate, "rate", 0, "webhooks per second, open loop (0: closed loop with -c clients)")
 	fs.IntVar(&f.cfg.Concurrency, "c", 16, "concurrent clients (when -rate is 0)")
 	fs.DurationVar(&f.cfg.Duration, "d", 10*time.Second, "how long to send (at most 15m)")
@@ -146,7 +147,12 @@ func parseLoadFlags(args []string) (*loadFlags, error) {
 	if f.cfg.Max == 0 {
 		f.cfg.Max = maxWebhooks
 	}
-	f.cfg.Target = strings.TrimRight(f.cfg.Target, "/")
+	targets, err := parseTargets(f.cfg.Target)
+	if err != nil {
+		return nil, usagef("-target: %v", err)
+	}
+	f.cfg.Targets = targets
+	f.cfg.Target = strings.Join(targets, ",")
 	if f.baseline {
 		f.setup, f.e2e = false, false
 		if !formSet {
@@ -164,6 +170,25 @@ func parseLoadFlags(args []string) (*loadFlags, error) {
 	return f, nil
 }
 
+// parseTargets splits -target's comma-separated base URLs, trimming spaces
+// and trailing slashes; an empty item or a URL given twice is an error.
+func parseTargets(s string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for i, part := range strings.Split(s, ",") {
+		t := strings.TrimRight(strings.TrimSpace(part), "/")
+		switch {
+		case t == "":
+			return nil, fmt.Errorf("item %d of %q is empty", i+1, s)
+		case seen[t]:
+			return nil, fmt.Errorf("%q is given twice", t)
+		}
+		seen[t] = true
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // cmdLoad sends the load and prints the report.
 func cmdLoad(ctx context.Context, args []string, stdout io.Writer) error {
 	f, err := parseLoadFlags(args)
@@ -171,8 +196,10 @@ func cmdLoad(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	lookup := net.DefaultResolver.LookupIPAddr
-	if err := checkLoopbackURL(ctx, f.cfg.Target, lookup); err != nil {
-		return usagef("%v", err)
+	for _, t := range f.cfg.Targets {
+		if err := checkLoopbackURL(ctx, t, lookup); err != nil {
+			return usagef("%v", err)
+		}
 	}
 	var tr *tracker
 	if f.e2e {
@@ -188,7 +215,7 @@ func cmdLoad(ctx context.Context, args []string, stdout io.Writer) error {
 		f.sinkAddr = sink.Addr()
 	}
 	if f.setup {
-		if err := newAPI(f.cfg.Target, f.token).setup(ctx, f.cfg.Secret, f.sinkAddr); err != nil {
+		if err := newAPI(f.cfg.Targets[0], f.token).setup(ctx, f.cfg.Secret, f.sinkAddr); err != nil {
 			return fmt.Errorf("setup: %w", err)
 		}
 	}

@@ -22,6 +22,7 @@ type Report struct {
 	Acked       int            `json:"acked"`
 	Duplicates  int            `json:"duplicates"`
 	AckedPerSec float64        `json:"acked_per_sec"`
+	PerTarget   map[string]int `json:"acked_per_target,omitempty"` // with several targets
 	AckLatency  Latency        `json:"ack_latency_ms"`
 	Status      map[string]int `json:"status"` // every answer by status code ("transport", "saturated": none)
 	Errors      map[string]int `json:"errors"` // the non-2xx part of Status
@@ -82,6 +83,12 @@ func buildReport(cfg loadConfig, res *loadResult, tr *tracker) *Report {
 		r.AckedPerSec = round1(float64(res.acked) / s)
 	}
 	r.AckLatency = summarize(res.ackLat)
+	if len(cfg.Targets) > 1 {
+		r.PerTarget = map[string]int{}
+		for _, t := range cfg.Targets {
+			r.PerTarget[t] = res.byTarget[t]
+		}
+	}
 	for k, n := range res.status {
 		if !strings.HasPrefix(k, "2") {
 			r.Errors[k] = n
@@ -112,6 +119,9 @@ func (r *Report) writeTable(w io.Writer) {
 		load, r.DurationS, r.Target, 100*(1-r.FormShare), 100*r.FormShare)
 	fmt.Fprintf(tw, "sent\t%d\n", r.Sent)
 	fmt.Fprintf(tw, "acknowledged\t%d  (%.1f/s; %d duplicates)\n", r.Acked, r.AckedPerSec, r.Duplicates)
+	if len(r.PerTarget) > 0 {
+		fmt.Fprintf(tw, "acked per target\t%s\n", formatCounts(r.PerTarget))
+	}
 	l := r.AckLatency
 	fmt.Fprintf(tw, "ack latency ms\tp50 %.2f  p90 %.2f  p99 %.2f  max %.2f\n", l.P50, l.P90, l.P99, l.Max)
 	fmt.Fprintf(tw, "errors\t%s\n", formatCounts(r.Errors))

@@ -278,12 +278,111 @@ func TestFlags(t *testing.T) {
 		{name: "form share over 1", args: []string{"-token", "x", "-form", "1.5"}, ok: false},
 		{name: "count over the cap", args: []string{"-token", "x", "-n", "20000000"}, ok: false},
 		{name: "stray argument", args: []string{"-token", "x", "extra"}, ok: false},
+		{name: "two targets", args: []string{"-token", "x", "-target", "http://127.0.0.1:1,http://127.0.0.1:2"}, ok: true},
+		{name: "an empty target", args: []string{"-token", "x", "-target", "http://127.0.0.1:1,"}, ok: false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := parseLoadFlags(tc.args)
 			if (err == nil) != tc.ok {
 				t.Errorf("parseLoadFlags(%q) = %v, want ok=%v", tc.args, err, tc.ok)
+			}
+		})
+	}
+}
+
+func TestParseTargets(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []string
+		wantErr string
+	}{
+		{name: "one", in: "http://127.0.0.1:8080", want: []string{"http://127.0.0.1:8080"}},
+		{name: "one with a slash", in: "http://127.0.0.1:8080/", want: []string{"http://127.0.0.1:8080"}},
+		{name: "two with spaces", in: "http://127.0.0.1:8080/, http://127.0.0.1:8081",
+			want: []string{"http://127.0.0.1:8080", "http://127.0.0.1:8081"}},
+		{name: "three keep their order", in: "http://127.0.0.1:3,http://127.0.0.1:1,http://127.0.0.1:2",
+			want: []string{"http://127.0.0.1:3", "http://127.0.0.1:1", "http://127.0.0.1:2"}},
+		{name: "empty", in: "", wantErr: "item 1"},
+		{name: "empty item", in: "http://127.0.0.1:1,,http://127.0.0.1:2", wantErr: "item 2"},
+		{name: "trailing comma", in: "http://127.0.0.1:1,", wantErr: "item 2"},
+		{name: "twice", in: "http://127.0.0.1:1,http://127.0.0.1:1/", wantErr: "given twice"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := parseTargets(tc.in)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("parseTargets(%q) = %v, %v; want an error with %q", tc.in, got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Fatalf("parseTargets(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestTargetRoundRobin(t *testing.T) {
+	tests := []struct {
+		name    string
+		targets []string
+		want    []string
+	}{
+		{name: "one target", targets: []string{"a"}, want: []string{"a", "a", "a"}},
+		{name: "two alternate", targets: []string{"a", "b"}, want: []string{"a", "b", "a", "b", "a"}},
+		{name: "three in turn", targets: []string{"a", "b", "c"}, want: []string{"a", "b", "c", "a"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLoader(loadConfig{Target: strings.Join(tc.targets, ","), Targets: tc.targets, Concurrency: 1}, nil, nil)
+			var got []string
+			for range tc.want {
+				got = append(got, l.target())
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("targets = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReportPerTarget(t *testing.T) {
+	res := &loadResult{start: time.Now(), elapsed: time.Second, sent: 3, acked: 3,
+		status: map[string]int{"202": 3}, byTarget: map[string]int{"http://127.0.0.1:1": 2, "http://127.0.0.1:2": 1}}
+	tests := []struct {
+		name    string
+		targets []string
+		want    map[string]int
+		line    bool
+	}{
+		{name: "one target: no per-target part", targets: []string{"http://127.0.0.1:1"}},
+		{name: "two targets", targets: []string{"http://127.0.0.1:1", "http://127.0.0.1:2"},
+			want: map[string]int{"http://127.0.0.1:1": 2, "http://127.0.0.1:2": 1}, line: true},
+		{name: "a target that acked nothing shows 0", targets: []string{"http://127.0.0.1:1", "http://127.0.0.1:3"},
+			want: map[string]int{"http://127.0.0.1:1": 2, "http://127.0.0.1:3": 0}, line: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := buildReport(loadConfig{Target: strings.Join(tc.targets, ","), Targets: tc.targets, Concurrency: 2}, res, nil)
+			if len(rep.PerTarget) != len(tc.want) {
+				t.Fatalf("per target = %v, want %v", rep.PerTarget, tc.want)
+			}
+			for k, n := range tc.want {
+				if rep.PerTarget[k] != n {
+					t.Errorf("per target %s = %d, want %d", k, rep.PerTarget[k], n)
+				}
+			}
+			var table strings.Builder
+			rep.writeTable(&table)
+			if got := strings.Contains(table.String(), "acked per target"); got != tc.line {
+				t.Errorf("table has the per-target line: %v, want %v:\n%s", got, tc.line, table.String())
+			}
+			b, _ := json.Marshal(rep)
+			if got := strings.Contains(string(b), `"acked_per_target"`); got != tc.line {
+				t.Errorf("JSON has acked_per_target: %v, want %v: %s", got, tc.line, b)
 			}
 		})
 	}

@@ -109,6 +109,13 @@ func (e *Engine) execute(it *item) {
 	if r == nil {
 		var err error
 		if r, err = e.store.GetRun(ctx, it.runID); err != nil {
+			if !errors.Is(err, ErrNotFound) {
+				// A store that cannot answer now (PostgreSQL down): the
+				// run is still there; it is read again later.
+				e.logf("run %s: load: %v (retrying in 1s)", it.runID, err)
+				e.timers.add(e.now().Add(time.Second), &item{runID: it.runID, flowID: it.flowID})
+				return
+			}
 			e.cancels.Delete(it.runID)
 			e.logf("run %s: load: %v", it.runID, err)
 			return
@@ -124,6 +131,12 @@ func (e *Engine) execute(it *item) {
 		return
 	}
 	c, err := e.flowVersion(ctx, r.FlowID, r.FlowVersion)
+	if errors.Is(err, ErrUnavailable) {
+		// The store could not give the flow's version now: not the run's fault.
+		e.logf("run %s: load flow %s version %d: %v (retrying in 1s)", r.ID, r.FlowID, r.FlowVersion, err)
+		e.timers.add(e.now().Add(time.Second), &item{runID: r.ID, flowID: r.FlowID})
+		return
+	}
 	if err != nil {
 		st := &runState{e: e, run: r}
 		msg := fmt.Sprintf("flow %s version %d cannot run: %v", r.FlowID, r.FlowVersion, err)

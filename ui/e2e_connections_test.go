@@ -22,7 +22,7 @@ func TestBrowserConnectOAuth(t *testing.T) {
 		{"id":"me","type":"http","with":{"url":"` + prov.URL + `/api/me","connection":"crm"}}]}`)
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 25*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			loc, _ := chromedp.Run(ctx, chromedp.Location())

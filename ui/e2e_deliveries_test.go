@@ -40,7 +40,7 @@ func TestBrowserDeliveriesTab(t *testing.T) {
 	hook := e.base + "/hooks/orders"
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 25*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			shot.take(ctx, "fail-deliveries")

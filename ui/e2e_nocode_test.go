@@ -56,7 +56,7 @@ func (n *nocode) typeIn(sel chromedp.CSS, text string) chromedp.Action[chromedp.
 
 func (n *nocode) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 	n.t.Helper()
-	sctx, cancel := context.WithTimeout(n.ctx, 25*time.Second)
+	sctx, cancel := context.WithTimeout(n.ctx, 60*time.Second)
 	defer cancel()
 	if err := chromedp.Do(sctx, actions...); err != nil {
 		loc, _ := chromedp.Run(n.ctx, chromedp.Location())

@@ -17,7 +17,7 @@ func TestBrowserRowMenuNotClipped(t *testing.T) {
 	for i := range 3 {
 		e.flow(fmt.Sprintf(`{"id":"f%d","name":"Flow %d","trigger":{"type":"webhook"},"steps":[]}`, i, i))
 	}
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	err := chromedp.Do(sctx,
 		chromedp.Navigate(e.base+"/setup"),

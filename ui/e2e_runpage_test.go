@@ -18,7 +18,7 @@ func TestBrowserRunPageLogsAndDeletedFlow(t *testing.T) {
 	e.flow(`{"id":"quote","name":"Quote","trigger":{"type":"manual"},"steps":[{"id":"price","type":"code","with":{"source":"console.log('items: ' + 3); console.log('total 42.50'); return {total: 42.5}"}}]}`)
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 25*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			shot.take(ctx, "fail-run-page")

@@ -152,7 +152,7 @@ func TestBrowserBuildTestAndWatchAFlow(t *testing.T) {
 	shot := newShots(t)
 	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		sctx, cancel := context.WithTimeout(ctx, 25*time.Second)
+		sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 		defer cancel()
 		if err := chromedp.Do(sctx, actions...); err != nil {
 			loc, _ := chromedp.Run(ctx, chromedp.Location())

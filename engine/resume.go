@@ -202,6 +202,16 @@ func (e *Engine) Resume(ctx context.Context, token string, req *ResumeRequest) (
 	} else if !won {
 		return "", fmt.Errorf("step %s of run %s was resumed already: %w", stepID, runID, ErrGone)
 	}
+	// A request that read the run while it waited can claim after another
+	// request resumed it and the run ended: the end drops the run's
+	// outcomes, so the claim finds the place free. The run is read again;
+	// an ended run means this request came too late.
+	if now, err := e.store.GetRun(ctx, runID); err == nil && now.Status.Final() {
+		if err := rs.DeleteResumes(ctx, runID); err != nil {
+			e.logf("run %s: drop a late wait outcome: %v", runID, err)
+		}
+		return "", fmt.Errorf("run %s has ended (%s): %w", runID, now.Status, ErrGone)
+	}
 	e.wakeRun(ctx, runID, r.FlowID) // through a notice when another node holds it
 	return runID, nil
 }

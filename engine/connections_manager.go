@@ -626,7 +626,7 @@ func (m *Connections) Credential(ctx context.Context, name string) (*Credential,
 // token (a provider that rotates refresh tokens would otherwise see the old
 // one used twice and refuse it, forcing a reconnect).
 const (
-	refreshLockTTL  = 30 * time.Second
+	refreshLockTTL  = 2 * time.Minute // longer than a token request may take
 	refreshLockWait = 20 * time.Second
 )
 

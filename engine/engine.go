@@ -479,13 +479,21 @@ func (e *Engine) stopStarter(id string) {
 
 // restartStarter (re)starts the trigger's own producer (schedule, poll, reconcile).
 func (e *Engine) restartStarter(c *Compiled) {
-	e.stopStarter(c.Flow.ID)
 	st, ok := c.Trigger.(Starter)
+	// One hold of startersMu for the check, the stop and the start: a
+	// leadership change (stopStarters) or a second restart of the same flow
+	// (a save here and its notice) cannot slip in between and leave two
+	// starters, or one on a node that is no longer the leader.
+	e.startersMu.Lock()
+	if cancel := e.starters[c.Flow.ID]; cancel != nil {
+		cancel()
+		delete(e.starters, c.Flow.ID)
+	}
 	if !ok || !c.Flow.Enabled || !e.isLeader() {
+		e.startersMu.Unlock()
 		return
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
-	e.startersMu.Lock()
 	e.starters[c.Flow.ID] = cancel
 	e.startersMu.Unlock()
 	flowID := c.Flow.ID

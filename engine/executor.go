@@ -109,10 +109,10 @@ func (e *Engine) execute(it *item) {
 	if r == nil {
 		var err error
 		if r, err = e.store.GetRun(ctx, it.runID); err != nil {
-			if !errors.Is(err, ErrNotFound) {
+			if errors.Is(err, ErrUnavailable) {
 				// A store that cannot answer now (PostgreSQL down): the
 				// run is still there; it is read again later.
-				e.logf("run %s: load: %v (retrying in 1s)", it.runID, err)
+				e.storeDown("load runs", "run %s: load: %v (retrying every second)", it.runID, err)
 				e.timers.add(e.now().Add(time.Second), &item{runID: it.runID, flowID: it.flowID})
 				return
 			}
@@ -133,7 +133,7 @@ func (e *Engine) execute(it *item) {
 	c, err := e.flowVersion(ctx, r.FlowID, r.FlowVersion)
 	if errors.Is(err, ErrUnavailable) {
 		// The store could not give the flow's version now: not the run's fault.
-		e.logf("run %s: load flow %s version %d: %v (retrying in 1s)", r.ID, r.FlowID, r.FlowVersion, err)
+		e.storeDown("load flows", "run %s: load flow %s version %d: %v (retrying every second)", r.ID, r.FlowID, r.FlowVersion, err)
 		e.timers.add(e.now().Add(time.Second), &item{runID: r.ID, flowID: r.FlowID})
 		return
 	}
@@ -248,6 +248,16 @@ func (e *Engine) ExecuteNow(ctx context.Context, flowID string, t TriggerData) (
 	end := e.now().UTC()
 	r.FinishedAt = &end
 	return r, nil
+}
+
+// storeDown logs a store outage met by runs, once a minute per key on
+// several nodes (where it happens), every time on one.
+func (e *Engine) storeDown(key, format string, args ...any) {
+	if e.nodes != nil {
+		e.nodes.logEvery(e, key, format, args...)
+		return
+	}
+	e.logf(format, args...)
 }
 
 // retryLater re-queues a run whose checkpoint the store refused (overload,

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,6 +23,10 @@ type nodes struct {
 
 	mu   sync.Mutex
 	held map[string]*hold // runs this node holds
+
+	// resyncDue: a notice could not be acted on (the store did not
+	// answer); the claim loop re-reads everything until it works.
+	resyncDue atomic.Bool
 
 	// ctx ends when Close begins: no more claims, no more leadership.
 	ctx  context.Context
@@ -212,6 +217,9 @@ func (e *Engine) claimLoop() {
 			return
 		case <-t.C:
 		}
+		if n.resyncDue.Load() {
+			e.resync(n.ctx) // a notice could not be acted on: read everything again
+		}
 		next := claimEvery
 		if e.claim() {
 			next = 10 * time.Millisecond
@@ -224,10 +232,8 @@ func (e *Engine) claimLoop() {
 // adopts what it got; it reports whether the batch was full.
 func (e *Engine) claim() bool {
 	n := e.nodes
-	limit := e.cfg.Workers - e.q.Len() - e.executing()
-	if limit < minClaim {
-		limit = minClaim
-	}
+	free := e.cfg.Workers - e.q.Len() - e.executing()
+	limit := max(free, minClaim)
 	start := time.Now()
 	got, err := n.c.ClaimRuns(n.ctx, limit)
 	if err != nil {
@@ -252,7 +258,9 @@ func (e *Engine) claim() bool {
 	if taken > 0 {
 		e.logf("took over %d runs from nodes whose leases expired", taken)
 	}
-	return len(got) == limit
+	// Claim again at once only while workers are free: a survivor does
+	// not take a dead node's whole backlog in one go.
+	return free >= minClaim && len(got) == limit
 }
 
 // minClaim is the fewest runs a claim asks for: waiting runs cost no worker.
@@ -406,6 +414,7 @@ func (e *Engine) dropExpired() {
 // ends, its timer goes, and a queued item is skipped by the worker.
 func (e *Engine) drop(runID string) {
 	e.unhold(runID)
+	e.q.forget(runID) // a queued item's in-memory record is stale now
 	e.timers.remove(runID)
 	e.wakes.Delete(runID)
 	e.cancels.Delete(runID)
@@ -494,7 +503,8 @@ func (e *Engine) reloadFlow(ctx context.Context, id string) {
 		return
 	}
 	if err != nil {
-		e.nodes.logEvery(e, "flow "+id, "flow %s changed on another node; reading it: %v", id, err)
+		e.nodes.logEvery(e, "flow "+id, "flow %s changed on another node; reading it: %v (re-reading every flow every second until it works)", id, err)
+		e.nodes.resyncDue.Store(true)
 		return
 	}
 	e.loadFlow(f)
@@ -539,9 +549,11 @@ func (e *Engine) resync(ctx context.Context) {
 	}
 	flows, err := e.store.ListFlows(ctx)
 	if err != nil {
-		e.nodes.logEvery(e, "resync", "re-read flows after (re)connecting: %v", err)
+		e.nodes.logEvery(e, "resync", "re-read flows after (re)connecting: %v (retrying every second)", err)
+		e.nodes.resyncDue.Store(true)
 		return
 	}
+	e.nodes.resyncDue.Store(false)
 	stored := make(map[string]bool, len(flows))
 	for _, f := range flows {
 		stored[f.ID] = true
@@ -567,8 +579,12 @@ func (e *Engine) resync(ctx context.Context) {
 	n.mu.Lock()
 	idle := make([]string, 0)
 	for id := range n.held {
-		if !e.timers.has(id) && !e.q.has(id) {
-			idle = append(idle, id)
+		// Runs with a timer too: a `wait` with a timeout has one, and a
+		// missed wake must not leave it waiting until the timeout.
+		if !e.q.has(id) {
+			if _, executing := e.running.Load(id); !executing {
+				idle = append(idle, id)
+			}
 		}
 	}
 	n.mu.Unlock()
@@ -578,10 +594,27 @@ func (e *Engine) resync(ctx context.Context) {
 		if err != nil || r.Status.Final() {
 			continue
 		}
-		if r.Status == RunWaiting && r.NextAt == nil && e.resumable(ctx, r) {
+		if r.Status == RunWaiting && ((r.NextAt == nil && e.resumable(ctx, r)) || e.waitResumed(ctx, r)) {
 			e.wake(r.ID, r.FlowID)
 		}
 	}
+}
+
+// waitResumed reports whether one of the run's waiting `wait` steps has a
+// stored outcome (a request resumed it, or its timeout was recorded).
+func (e *Engine) waitResumed(ctx context.Context, r *Run) bool {
+	rs, err := e.resumes()
+	if err != nil {
+		return false
+	}
+	for _, s := range r.Steps {
+		if s.Status == StepWaiting && s.Type == StepWait {
+			if _, err := rs.GetResume(ctx, r.ID, s.ID); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // leaderLoop holds StartersLock while it can: the holder runs the
@@ -633,11 +666,16 @@ func (e *Engine) isLeader() bool { return e.leader.Load() }
 
 // setLeader starts or stops every enabled flow's starter.
 func (e *Engine) setLeader(on bool) {
-	if e.leader.Swap(on) == on {
-		return
-	}
+	e.startersMu.Lock()
+	was := e.leader.Swap(on) // under startersMu: restartStarter checks it there
 	if !on {
-		e.stopStarters()
+		for id, cancel := range e.starters {
+			cancel()
+			delete(e.starters, id)
+		}
+	}
+	e.startersMu.Unlock()
+	if was == on || !on {
 		return
 	}
 	e.mu.RLock()
@@ -674,9 +712,31 @@ func (e *Engine) wakeRun(ctx context.Context, runID, flowID string) {
 		return
 	}
 	if err := e.notify(ctx, NoticeWake, runID); err != nil {
-		e.logf("run %s: wake it on its node: %v", runID, err)
+		// The outcome is stored; only the holder's nudge failed. Try again
+		// in the background for a while (the holder also checks its
+		// waiting runs when its listener reconnects).
+		e.logf("run %s: wake it on its node: %v (retrying)", runID, err)
+		n := e.nodes
+		n.wg.Add(1)
+		go func() {
+			defer n.wg.Done()
+			for range wakeRetries {
+				select {
+				case <-n.ctx.Done():
+					return
+				case <-time.After(time.Second):
+				}
+				if err := e.notify(n.ctx, NoticeWake, runID); err == nil {
+					return
+				}
+			}
+			e.logf("run %s: could not wake it on its node for %d s; it runs when that node next re-reads its waiting runs", runID, wakeRetries)
+		}()
 	}
 }
+
+// wakeRetries is how many seconds a failed wake notice is retried.
+const wakeRetries = 120
 
 // Publish sends a notice to every node sharing the store (nothing on a
 // single-node store).

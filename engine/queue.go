@@ -161,6 +161,28 @@ func (q *queue) close() {
 	q.cond.Broadcast()
 }
 
+// forget makes a queued run's item read the run from the store when it
+// executes: the record it carries is stale (another node may have moved the
+// run on since). Only several nodes need it: O(items of all flows).
+func (q *queue) forget(runID string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.queued[runID] {
+		return
+	}
+	for _, fq := range q.flows {
+		for _, it := range fq.items {
+			if it.runID == runID && it.run != nil {
+				if it.light {
+					q.bodyBytes -= it.bodyBytes
+					it.light, it.bodyBytes = false, 0
+				}
+				it.run = nil
+			}
+		}
+	}
+}
+
 // has reports whether a run is queued or executing.
 func (q *queue) has(runID string) bool {
 	q.mu.Lock()

@@ -613,3 +613,37 @@ func TestRefreshIsSerialisedAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterCancelWhileHolderDead: a run canceled through another node
+// while its holder is dead (the notice reaches no one) ends canceled when
+// a node takes it over, without running a step.
+func TestClusterCancelWhileHolderDead(t *testing.T) {
+	url := pgURL(t)
+	dead := newNode(t, url, "dead") // its engine never starts: its leases expire
+	b := newNode(t, url, "b").start()
+	b.putFlow(`{"id":"c","name":"C","trigger":{"type":"test"},"steps":[{"id":"p","type":"probe"}]}`)
+	ctx := context.Background()
+	f, err := dead.store.GetFlow(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC()
+	r := &engine.Run{ID: engine.NewID(), FlowID: "c", FlowVersion: f.Version, Status: engine.RunQueued, CreatedAt: now,
+		Trigger: engine.TriggerData{Type: "test", ReceivedAt: now}, Steps: []*engine.StepRun{}}
+	if _, _, err := dead.store.CreateRun(ctx, r, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.eng.Cancel(ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	got := ended(t, b.store, r.ID, 10*time.Second)
+	if got.Status != engine.RunCanceled {
+		t.Errorf("run canceled while its holder was dead: %s %s", got.Status, got.Error)
+	}
+	if c := calls(r.ID); len(c) != 0 {
+		t.Errorf("the canceled run's step ran: %v", c)
+	}
+	if _, err := b.store.GetResume(ctx, r.ID, "!cancel"); !errors.Is(err, engine.ErrNotFound) {
+		t.Errorf("the cancel mark outlived the run: %v", err)
+	}
+}

@@ -233,7 +233,7 @@ func (st *runState) callResult(ctx context.Context, cs *CStep, rec *StepRun, chi
 // ended runs when a run has ended and is stored: its wait outcomes are
 // dropped and the run that called it, if any, wakes to read its result.
 func (e *Engine) ended(ctx context.Context, r *Run) {
-	if rs, err := e.resumes(); err == nil && hasWait(r) {
+	if rs, err := e.resumes(); err == nil && (hasWait(r) || r.Status == RunCanceled) {
 		if err := rs.DeleteResumes(ctx, r.ID); err != nil {
 			e.logf("run %s: drop wait outcomes: %v", r.ID, err)
 		}

@@ -809,6 +809,14 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 		return fmt.Errorf("cancel run %s: it already ended %s: %w", runID, r.Status, ErrConflict)
 	}
 	if _, ok := e.holds(runID); !ok {
+		// Recorded first, so that a holder that died before the notice
+		// reaches it does not lose the cancel: the node that takes the
+		// run over finds the mark (adopt).
+		if rs, err := e.resumes(); err == nil {
+			if _, _, err := rs.ClaimResume(ctx, runID, cancelMark, []byte(`{}`)); err != nil {
+				return fmt.Errorf("cancel run %s: record the request: %w", runID, err)
+			}
+		}
 		if err := e.notify(ctx, NoticeCancel, runID); err != nil {
 			return fmt.Errorf("cancel run %s on the node that runs it: %w", runID, err)
 		}
@@ -816,6 +824,21 @@ func (e *Engine) Cancel(ctx context.Context, runID string) error {
 	}
 	e.cancelHere(runID, r.FlowID)
 	return nil
+}
+
+// cancelMark is the wait-outcome key (ResumeStore) under which a cancel
+// of a run held by another node is recorded; step ids cannot contain "!".
+const cancelMark = "!cancel"
+
+// cancelRequested reports whether a cancel of the run was recorded by a
+// node that did not hold it.
+func (e *Engine) cancelRequested(ctx context.Context, runID string) bool {
+	rs, err := e.resumes()
+	if err != nil {
+		return false
+	}
+	_, err = rs.GetResume(ctx, runID, cancelMark)
+	return err == nil
 }
 
 // cancelHere is Cancel of a run this node holds.

@@ -283,6 +283,11 @@ func (e *Engine) adopt(ctx context.Context, cr ClaimedRun) {
 	}
 	// Held before anything is read: a wake noticed from now on is acted on.
 	e.hold(r.ID, r.FlowID)
+	if e.cancelRequested(ctx, r.ID) {
+		// Canceled while its holder was dead (the notice reached no one).
+		e.finish(context.WithoutCancel(ctx), &runState{e: e, run: r}, RunCanceled, "canceled")
+		return
+	}
 	if r.Status == RunRunning && cr.TakenFrom != "" {
 		// Its node died while executing it.
 		r.Interrupted++

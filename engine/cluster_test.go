@@ -1,11 +1,9 @@
 package engine_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"sync"
@@ -562,19 +560,7 @@ func TestRefreshIsSerialisedAcrossNodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		kr, err := secrets.NewKeyring(ctx, st, bytes.Repeat([]byte{7}, secrets.KeySize))
-		if err != nil {
-			t.Fatal(err)
-		}
-		vault, err := secrets.NewVault(ctx, st, kr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := engine.NewConnections(ctx, engine.ConnectionsConfig{Store: st, Flows: st, Sealer: vault, Redact: vault,
-			HTTP: &http.Client{Timeout: 10 * time.Second}, Now: clock.clock})
-		if err != nil {
-			t.Fatal(err)
-		}
+		m, vault := newConnManager(t, st, clock.clock)
 		mgrs, vaults = append(mgrs, m), append(vaults, vault)
 	}
 	h := &connHarness{m: mgrs[0], prov: prov}

@@ -40,13 +40,30 @@ const redirectURI = "http://hookflow.test/oauth/callback"
 
 func newConnHarness(t *testing.T) *connHarness {
 	t.Helper()
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "hookflow.db")
 	st, err := boltstore.Open(path, boltstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
+	prov := oauthtest.New("client-one", "client-secret-s3cr3t-value")
+	t.Cleanup(prov.Close)
+	h := &connHarness{store: st, path: path, prov: prov, now: time.Now()}
+	h.m, h.vault = newConnManager(t, st, h.clock)
+	return h
+}
+
+// connStore is a store that keeps connections and flows (boltstore, pgstore).
+type connStore interface {
+	engine.Store
+	engine.ConnectionStore
+}
+
+// newConnManager opens the secrets of st (a fixed test key) and a
+// connections manager on it with the given clock.
+func newConnManager(t *testing.T, st connStore, now func() time.Time) (*engine.Connections, *secrets.Vault) {
+	t.Helper()
+	ctx := context.Background()
 	kr, err := secrets.NewKeyring(ctx, st, bytes.Repeat([]byte{7}, secrets.KeySize))
 	if err != nil {
 		t.Fatal(err)
@@ -55,15 +72,12 @@ func newConnHarness(t *testing.T) *connHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prov := oauthtest.New("client-one", "client-secret-s3cr3t-value")
-	t.Cleanup(prov.Close)
-	h := &connHarness{vault: vault, store: st, path: path, prov: prov, now: time.Now()}
-	h.m, err = engine.NewConnections(ctx, engine.ConnectionsConfig{Store: st, Flows: st, Sealer: vault, Redact: vault,
-		HTTP: &http.Client{Timeout: 10 * time.Second}, Now: h.clock})
+	m, err := engine.NewConnections(ctx, engine.ConnectionsConfig{Store: st, Flows: st, Sealer: vault, Redact: vault,
+		HTTP: &http.Client{Timeout: 10 * time.Second}, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h
+	return m, vault
 }
 
 func (h *connHarness) createOAuth(t *testing.T, name, secret string) {

@@ -113,7 +113,7 @@ func (e *Engine) execute(it *item) {
 				// A store that cannot answer now (PostgreSQL down): the
 				// run is still there; it is read again later.
 				e.storeDown("load runs", "run %s: load: %v (retrying every second)", it.runID, err)
-				e.timers.add(e.now().Add(time.Second), &item{runID: it.runID, flowID: it.flowID})
+				e.inASecond(it.runID, it.flowID)
 				return
 			}
 			e.cancels.Delete(it.runID)
@@ -134,7 +134,7 @@ func (e *Engine) execute(it *item) {
 	if errors.Is(err, ErrUnavailable) {
 		// The store could not give the flow's version now: not the run's fault.
 		e.storeDown("load flows", "run %s: load flow %s version %d: %v (retrying every second)", r.ID, r.FlowID, r.FlowVersion, err)
-		e.timers.add(e.now().Add(time.Second), &item{runID: r.ID, flowID: r.FlowID})
+		e.inASecond(r.ID, r.FlowID)
 		return
 	}
 	if err != nil {
@@ -268,7 +268,13 @@ func (e *Engine) retryLater(it *item, err error) {
 		return
 	}
 	e.logf("run %s: checkpoint failed, retrying in 1s: %v", it.runID, err)
-	e.timers.add(e.now().Add(time.Second), &item{runID: it.runID, flowID: it.flowID})
+	e.inASecond(it.runID, it.flowID)
+}
+
+// inASecond queues a run again in a second: its stored state is
+// consistent, and the store could not serve it now.
+func (e *Engine) inASecond(runID, flowID string) {
+	e.timers.add(e.now().Add(time.Second), &item{runID: runID, flowID: flowID})
 }
 
 func (e *Engine) newState(r *Run, c *Compiled) *runState {

@@ -605,23 +605,6 @@ func (e *Engine) resync(ctx context.Context) {
 	}
 }
 
-// waitResumed reports whether one of the run's waiting `wait` steps has a
-// stored outcome (a request resumed it, or its timeout was recorded).
-func (e *Engine) waitResumed(ctx context.Context, r *Run) bool {
-	rs, err := e.resumes()
-	if err != nil {
-		return false
-	}
-	for _, s := range r.Steps {
-		if s.Status == StepWaiting && s.Type == StepWait {
-			if _, err := rs.GetResume(ctx, r.ID, s.ID); err == nil {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // leaderLoop holds StartersLock while it can: the holder runs the
 // triggers' starters (schedules, polls, reconciles), one node at a time.
 func (e *Engine) leaderLoop() {

@@ -229,8 +229,7 @@ func (e *Engine) wake(runID, flowID string) {
 // false only when each of its waiting steps is a wait step nobody resumed
 // (it then sleeps until its timeout, or until a request resumes it).
 func (e *Engine) resumable(ctx context.Context, r *Run) bool {
-	rs, err := e.resumes()
-	if err != nil {
+	if _, err := e.resumes(); err != nil {
 		return true
 	}
 	waiting := false
@@ -242,9 +241,25 @@ func (e *Engine) resumable(ctx context.Context, r *Run) bool {
 		if s.Type != StepWait {
 			return true
 		}
-		if _, err := rs.GetResume(ctx, r.ID, s.ID); !errors.Is(err, ErrNotFound) {
-			return true
+	}
+	return !waiting || e.waitResumed(ctx, r)
+}
+
+// waitResumed reports whether one of the run's waiting `wait` steps has a
+// stored outcome (a request resumed it, or its timeout was recorded); an
+// outcome the store cannot read now counts as stored (executing the run
+// finds out).
+func (e *Engine) waitResumed(ctx context.Context, r *Run) bool {
+	rs, err := e.resumes()
+	if err != nil {
+		return false
+	}
+	for _, s := range r.Steps {
+		if s.Status == StepWaiting && s.Type == StepWait {
+			if _, err := rs.GetResume(ctx, r.ID, s.ID); !errors.Is(err, ErrNotFound) {
+				return true
+			}
 		}
 	}
-	return !waiting
+	return false
 }

@@ -76,10 +76,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		BaseURL: s.baseURL,
 		// Several nodes: an app imported or deleted on another node (or
 		// anything missed while the listener was away) is read again.
+		// On a resync the engine re-reads every flow right after this.
 		OnNotice: func(ctx context.Context, n engine.Notice) {
-			if n.Kind == engine.NoticeApps || n.Kind == engine.NoticeResync {
+			switch n.Kind {
+			case engine.NoticeApps:
 				actions.SyncImportedApps(ctx, reg, st, logger.Printf)
 				eng.ReloadFlows(ctx)
+			case engine.NoticeResync:
+				actions.SyncImportedApps(ctx, reg, st, logger.Printf)
 			}
 		},
 	})

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/hookflow/hookflow/engine"
 	"github.com/hookflow/hookflow/engine/secrets"
@@ -443,3 +444,71 @@ var (
 	_ engine.Action    = (*HTTP)(nil)
 	_ engine.Validator = (*HTTP)(nil)
 )
+
+// DecodeFast takes the common shape of an http step's settings straight from
+// the coerced map (engine.FastDecoder): text fields, header and query maps of
+// text, a plain JSON body and the flags. Anything else — auth, a timeout, a
+// size, a key of another case, a value of another type — goes through the
+// JSON path, which gives the same result and names what is wrong.
+func (h *HTTP) DecodeFast(m map[string]any) bool {
+	var x HTTP
+	for k, v := range m {
+		if v == nil {
+			continue // JSON null leaves a field as it is
+		}
+		ok := true
+		switch k {
+		case "method":
+			x.Method, ok = plainString(v)
+		case "url":
+			x.URL, ok = plainString(v)
+		case "body_type":
+			x.BodyType, ok = plainString(v)
+		case "connection":
+			x.Connection, ok = plainString(v)
+		case "headers":
+			x.Headers, ok = plainStrings(v)
+		case "query":
+			x.Query, ok = plainStrings(v)
+		case "body":
+			x.Body, ok = v, engine.PlainJSON(v)
+		case "idempotency":
+			x.Idempotency, ok = v.(bool)
+		case "follow_redirects":
+			var b bool
+			if b, ok = v.(bool); ok {
+				x.FollowRedirects = &b
+			}
+		default:
+			ok = false
+		}
+		if !ok {
+			return false
+		}
+	}
+	*h = x
+	return true
+}
+
+func plainString(v any) (string, bool) {
+	s, ok := v.(string)
+	return s, ok && utf8.ValidString(s)
+}
+
+// plainStrings is a JSON object of text as a map (coerce made the values
+// text already).
+func plainStrings(v any) (map[string]string, bool) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	out := make(map[string]string, len(m))
+	for k, e := range m {
+		s, ok := plainString(e)
+		if !ok || !utf8.ValidString(k) {
+			return nil, false
+		}
+		out[k] = s
+	}
+	return out, true
+}

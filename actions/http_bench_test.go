@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/hookflow/hookflow/engine"
 )
 
 // BenchmarkHTTPAction is the load tool's http step: a small JSON POST to a
@@ -31,4 +33,35 @@ func BenchmarkHTTPAction(b *testing.B) {
 			b.Fatalf("answer %v", out)
 		}
 	}
+}
+
+// BenchmarkHTTPSettings: an http step's evaluated settings (the load tool's
+// step) into the action: through DecodeWith (the fast decode) and the JSON
+// round trip it replaces.
+func BenchmarkHTTPSettings(b *testing.B) {
+	with := func() map[string]any {
+		return map[string]any{"method": "POST", "url": "http://127.0.0.1:9/sink/stripe",
+			"headers": map[string]any{"Content-Type": "application/json"},
+			"body":    map[string]any{"id": "evt_3PqLr2Ab7Cd9Ef1Gh2Ij3Kl4", "amount": 4200.0, "currency": "usd"}}
+	}
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := engine.DecodeWith(&httpKind.Spec, with(), new(HTTP)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h, err := viaJSON(with())
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := h.Validate(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

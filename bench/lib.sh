@@ -20,10 +20,16 @@ cleanup() {
 trap cleanup EXIT
 
 # build compiles hookflow, hookflow-load and the baseline into $BIN.
+# HOOKFLOW_BIN uses that hookflow binary instead (to compare two builds with
+# the same load tool: bench/ab.sh).
 build() {
 	mkdir -p "$BIN"
-	(cd "$ROOT" && go build -o "$BIN/hookflow" ./cmd/hookflow &&
-		go build -o "$BIN/hookflow-load" ./cmd/hookflow-load &&
+	if [ -n "${HOOKFLOW_BIN:-}" ]; then
+		cp "$HOOKFLOW_BIN" "$BIN/hookflow"
+	else
+		(cd "$ROOT" && go build -o "$BIN/hookflow" ./cmd/hookflow)
+	fi
+	(cd "$ROOT" && go build -o "$BIN/hookflow-load" ./cmd/hookflow-load &&
 		go build -o "$BIN/baseline" ./bench/baseline)
 }
 
@@ -54,9 +60,10 @@ wait_listening() {
 }
 
 # start_hookflow DATA PORT starts the server in the background; SERVER_PID is set.
+# SERVER_ARGS adds flags (e.g. SERVER_ARGS="--workers 8").
 start_hookflow() {
 	HOOKFLOW_DATA=$1 "$BIN/hookflow" serve --addr "127.0.0.1:$2" --base-url "http://127.0.0.1:$2" \
-		--allow-nets 127.0.0.0/8 >>"$WORK/server.log" 2>&1 &
+		--allow-nets 127.0.0.0/8 ${SERVER_ARGS:-} >>"$WORK/server.log" 2>&1 &
 	SERVER_PID=$!
 	PIDS+=("$SERVER_PID")
 	wait_healthy "http://127.0.0.1:$2/healthz"

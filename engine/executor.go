@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -102,8 +101,11 @@ func (e *Engine) execute(it *item) {
 	if r != nil && it.light {
 		// Queued beyond the in-memory cap without its decoded body; a body
 		// that does not decode (never: it was decoded at ingest) is reloaded.
-		if err := json.Unmarshal(r.Trigger.BodyJSON, &r.Trigger.Body); err != nil {
+		body, err := DecodeJSON(r.Trigger.BodyJSON)
+		if err != nil {
 			r = nil
+		} else {
+			r.Trigger.Body = body
 		}
 	}
 	if r == nil {

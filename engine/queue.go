@@ -19,7 +19,11 @@ type queue struct {
 	limit   func(flowID string) int
 	closed  bool
 	pending int
-	// bodyBytes is what the queued light items' body JSON holds.
+	// full counts the queued items that keep their decoded record;
+	// fullBytes and bodyBytes are what the full and the light items' bodies
+	// hold (body JSON and raw text).
+	full      int
+	fullBytes int
 	bodyBytes int
 }
 
@@ -29,14 +33,21 @@ type flowQueue struct {
 	inRing  bool
 }
 
-// maxQueuedInMemory is how many queued runs keep their record in memory.
-// Beyond it a run with a JSON body, while the queued bodies hold at most
-// maxQueuedBodyBytes, keeps its record without the decoded body (a light
-// item: the worker decodes the body JSON again, which costs a fraction of
-// reading the run back from disk); any other is only its id (its record is
-// on disk).
+// Queued runs keep their decoded record in memory while there are fewer
+// than maxQueuedInMemory such items whose bodies hold at most
+// maxQueuedFullBytes (a decoded body takes a few times its JSON: the bytes
+// bound the memory, the count the small bodies). Beyond, a run with a JSON
+// body, while the light items' bodies hold at most maxQueuedBodyBytes, keeps
+// its record without the decoded body (a light item: the worker decodes the
+// body JSON again, which costs a fraction of reading the run back from
+// disk); any other is only its id (its record is on disk).
+//
+// Measured (docs/benchmarks.md): at 64 clients ingest outruns execution and
+// runs queue by the ten thousand; with 2,048 full items most of them were
+// decoded a second time (≈ 15 µs each).
 const (
-	maxQueuedInMemory  = 2048
+	maxQueuedInMemory  = 8192
+	maxQueuedFullBytes = 8 << 20
 	maxQueuedBodyBytes = 8 << 20
 )
 
@@ -47,7 +58,8 @@ type item struct {
 	// resumed: loaded at start, unfinished when the server last stopped.
 	resumed bool
 	// light: run's Trigger.Body is to be decoded from Trigger.BodyJSON;
-	// bodyBytes is what the item counts against maxQueuedBodyBytes.
+	// bodyBytes is what the item counts against maxQueuedBodyBytes (light)
+	// or maxQueuedFullBytes (a full item: run set, not light).
 	light     bool
 	bodyBytes int
 }
@@ -66,16 +78,21 @@ func (q *queue) push(it *item) {
 		return
 	}
 	q.queued[it.runID] = true
-	if q.pending >= maxQueuedInMemory && it.run != nil {
-		// Memory stays bounded under a burst: the worker decodes the body
-		// again, or reloads the run.
+	if it.run != nil {
+		// Memory stays bounded under a burst: beyond the full items the
+		// worker decodes the body again, or reloads the run.
 		n := len(it.run.Trigger.BodyJSON) + len(it.run.Trigger.Raw)
-		if len(it.run.Trigger.BodyJSON) > 0 && q.bodyBytes+n <= maxQueuedBodyBytes {
+		switch {
+		case q.full < maxQueuedInMemory && q.fullBytes+n <= maxQueuedFullBytes:
+			it.bodyBytes = n
+			q.full++
+			q.fullBytes += n
+		case len(it.run.Trigger.BodyJSON) > 0 && q.bodyBytes+n <= maxQueuedBodyBytes:
 			light := *it.run // a copy: whoever created the run may still read it
 			light.Trigger.Body = nil
 			it.run, it.light, it.bodyBytes = &light, true, n
 			q.bodyBytes += n
-		} else {
+		default:
 			it.run = nil
 		}
 	}
@@ -123,7 +140,7 @@ func (q *queue) take() *item {
 		fq.items = fq.items[1:]
 		fq.running++
 		q.pending--
-		q.bodyBytes -= it.bodyBytes
+		q.release(it)
 		if len(fq.items) == 0 {
 			fq.inRing = false
 			q.ring = append(q.ring[:idx], q.ring[idx+1:]...)
@@ -138,6 +155,18 @@ func (q *queue) take() *item {
 		return it
 	}
 	return nil
+}
+
+// release uncounts what a queued item holds in memory.
+func (q *queue) release(it *item) {
+	switch {
+	case it.light:
+		q.bodyBytes -= it.bodyBytes
+	case it.run != nil:
+		q.full--
+		q.fullBytes -= it.bodyBytes
+	}
+	it.bodyBytes = 0
 }
 
 // done marks a popped run as no longer executing.
@@ -173,11 +202,8 @@ func (q *queue) forget(runID string) {
 	for _, fq := range q.flows {
 		for _, it := range fq.items {
 			if it.runID == runID && it.run != nil {
-				if it.light {
-					q.bodyBytes -= it.bodyBytes
-					it.light, it.bodyBytes = false, 0
-				}
-				it.run = nil
+				q.release(it)
+				it.run, it.light = nil, false
 			}
 		}
 	}

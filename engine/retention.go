@@ -2,7 +2,7 @@ package engine
 
 import (
 	"context"
-	"encoding/json"
+	"sync"
 	"time"
 )
 
@@ -10,12 +10,23 @@ import (
 // a larger one is replaced by a note with its size and the start of the data.
 const MaxStepOutput = 256 << 10
 
+var outputBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
 // truncateOutput keeps step outputs within MaxStepOutput.
 func truncateOutput(v any) (any, bool) {
 	if v == nil {
 		return nil, false
 	}
-	b, err := json.Marshal(v)
+	// Measured with AppendJSON (encoding/json's bytes) into a reused buffer:
+	// most outputs are small, and this runs for every step.
+	bp := outputBufs.Get().(*[]byte)
+	b, err := AppendJSON((*bp)[:0], v)
+	defer func() {
+		if cap(b) <= 64<<10 { // a huge one is not kept
+			*bp = b[:0]
+			outputBufs.Put(bp)
+		}
+	}()
 	if err != nil || len(b) <= MaxStepOutput {
 		return v, false
 	}

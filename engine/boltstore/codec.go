@@ -281,8 +281,12 @@ func decodeTriggerMeta(meta []byte, t *engine.TriggerData) error {
 				x.ReceivedAt, err = time.Parse(time.RFC3339, s)
 				ok = err == nil
 			}
-		case "files":
-			ok = val == nil
+		case "files": // a form post's empty list, or null
+			if l, isList := val.([]any); isList && len(l) == 0 {
+				x.Files = []engine.File{}
+			} else {
+				ok = val == nil
+			}
 		default: // a key encoding/json would match without regard to case
 			ok = false
 		}

@@ -30,6 +30,7 @@ func TestTriggerMetaJSON(t *testing.T) {
 		{"files and flags", engine.TriggerData{Type: "webhook", Files: []engine.File{{Field: "f", Filename: "a.txt", Size: 3}},
 			RawBase64: true, Reconciled: true, XML: map[string]any{"root": "v"}, FileData: map[string]string{"ab": "eA=="},
 			ReceivedAt: at.In(time.FixedZone("", -5*3600))}},
+		{"a form post: no files", engine.TriggerData{Type: "webhook", Method: "POST", Files: []engine.File{}, ReceivedAt: at}},
 		{"body and raw are not meta", engine.TriggerData{Type: "webhook", Body: map[string]any{"x": 1.0}, Raw: "raw", BodyJSON: []byte(`{"x":1}`)}},
 	}
 	for _, tc := range tests {
@@ -52,7 +53,7 @@ func TestTriggerMetaJSON(t *testing.T) {
 		})
 	}
 	// Shapes the hand decoder leaves to encoding/json read as it reads them.
-	for _, meta := range []string{`{"Type":"webhook"}`, `{"headers":{"a":1}}`, `{"received_at":"yesterday"}`, `[1]`, `{"type":"x","files":null,"raw":"r","body":{"k":true}}`} {
+	for _, meta := range []string{`{"Type":"webhook"}`, `{"headers":{"a":1}}`, `{"received_at":"yesterday"}`, `[1]`, `{"type":"x","files":null,"raw":"r","body":{"k":true}}`, `{"files":[]}`, `{"files":[{}]}`, `{"files":{}}`} {
 		var viaJSON, byHand engine.TriggerData
 		errJSON := json.Unmarshal([]byte(meta), &viaJSON)
 		errHand := decodeTriggerMeta([]byte(meta), &byHand)

@@ -51,8 +51,8 @@ type Limits struct {
 	Output int
 }
 
-// DefaultLimits are the bounds of an evaluation that sets none. With 64
-// workers each at its limits, evaluations hold at most about 64 × 2 MiB.
+// DefaultLimits are the bounds of an evaluation that sets none. At most 64
+// such evaluations run at once (heavySlots): about 64 × 2 MiB at their limits.
 var DefaultLimits = Limits{Time: time.Second, Memory: 1 << 20, Iterations: 1_000_000, Output: 8 << 20}
 
 func (l Limits) withDefaults() Limits {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"golang.org/x/sync/semaphore"
 	"log"
 	"net"
 	"net/http"
@@ -44,7 +45,10 @@ type Config struct {
 	// HTTP and Dial are the SSRF-guarded outgoing client and dialer.
 	HTTP *http.Client
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
-	// Workers bounds runs executing at once (default 64).
+	// Workers bounds runs executing at once (default 256). Most of a run's
+	// time is waits — its checkpoints' commits, its calls — so workers are
+	// many; what a run holds in memory is bounded apart (heavySlots,
+	// Engine.bodies).
 	Workers int
 	// StepTimeout bounds one attempt of a step without its own timeout (default 30s).
 	StepTimeout time.Duration
@@ -108,6 +112,9 @@ type Engine struct {
 
 	// nodes is the clustering state (nodes.go); nil when the store serves one node.
 	nodes *nodes
+	// bodies bounds the bytes of big bodies (over bigBody) of the runs
+	// executing at once (executingBodyBytes).
+	bodies *semaphore.Weighted
 
 	ctx     context.Context
 	stop    context.CancelFunc
@@ -115,13 +122,29 @@ type Engine struct {
 	workers sync.WaitGroup
 }
 
+// DefaultWorkers is Config.Workers when unset. Measured on two cores
+// (docs/benchmarks.md): with 64 workers blocked on checkpoint commits, runs
+// completed at 4,100/s while a fifth of the CPU stayed idle; with 128–256
+// they kept pace with ingest (5,800–6,100/s); with 512 the CPU went to
+// scheduling them (5,050/s).
+const DefaultWorkers = 256
+
+// bigBody is the body size (JSON and raw text) from which an executing run
+// counts against executingBodyBytes; executingBodyBytes bounds what such
+// runs hold at once — 64 bodies of the default 1 MiB limit, as when 64
+// workers bounded it.
+const (
+	bigBody            = 64 << 10
+	executingBodyBytes = 64 << 20
+)
+
 // New returns an engine; call Start to resume runs and start workers.
 func New(cfg Config) *Engine {
 	if cfg.Observer == nil {
 		cfg.Observer = NopObserver{}
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 64
+		cfg.Workers = DefaultWorkers
 	}
 	if cfg.StepTimeout <= 0 {
 		cfg.StepTimeout = 30 * time.Second
@@ -148,6 +171,7 @@ func New(cfg Config) *Engine {
 		e.nodes = newNodes(c, cfg.Observer)
 	}
 	e.q = newQueue(e.flowLimit)
+	e.bodies = semaphore.NewWeighted(executingBodyBytes)
 	// A timer can fire while its run is still executing (a 1 ms retry
 	// backoff fires before the worker lets the run go): the queue then drops
 	// the push, so the wake is also noted for the worker to queue afterwards.

@@ -97,6 +97,28 @@ func (e *Engine) execute(it *item) {
 			return // another node holds it now
 		}
 	}
+	// A run with a big body waits for room among the bodies executing, before
+	// its body is decoded when its size is known, after its load when not.
+	held := int64(0)
+	defer func() {
+		if held > 0 {
+			e.bodies.Release(held)
+		}
+	}()
+	hold := func(n int) bool {
+		if n <= bigBody {
+			return true
+		}
+		w := int64(min(n, executingBodyBytes))
+		if e.bodies.Acquire(e.ctx, w) != nil {
+			return false // stopping: the run stays queued in the store
+		}
+		held = w
+		return true
+	}
+	if it.size > 0 && !hold(it.size) {
+		return
+	}
 	r := it.run
 	if r != nil && it.light {
 		// Queued beyond the in-memory cap without its decoded body; a body
@@ -126,6 +148,9 @@ func (e *Engine) execute(it *item) {
 	if r.Status.Final() {
 		e.cancels.Delete(r.ID)
 		e.unhold(r.ID)
+		return
+	}
+	if held == 0 && !hold(len(r.Trigger.Raw)+len(r.Trigger.BodyJSON)) {
 		return
 	}
 	if _, ok := e.cancels.LoadAndDelete(r.ID); ok {

@@ -62,6 +62,9 @@ type item struct {
 	// or maxQueuedFullBytes (a full item: run set, not light).
 	light     bool
 	bodyBytes int
+	// size is the run's body (JSON and raw text) when it was queued with its
+	// record; 0 when unknown (see Engine.bodies).
+	size int
 }
 
 func newQueue(limit func(string) int) *queue {
@@ -82,6 +85,7 @@ func (q *queue) push(it *item) {
 		// Memory stays bounded under a burst: beyond the full items the
 		// worker decodes the body again, or reloads the run.
 		n := len(it.run.Trigger.BodyJSON) + len(it.run.Trigger.Raw)
+		it.size = n
 		switch {
 		case q.full < maxQueuedInMemory && q.fullBytes+n <= maxQueuedFullBytes:
 			it.bodyBytes = n

@@ -13,10 +13,10 @@ import (
 	"github.com/hookflow/hookflow/engine/boltstore"
 )
 
-// TestQueuedBeyondMemoryCap: runs queued past the in-memory cap (2,048) run
-// with the body they were accepted with, whether they wait as light items
-// (record without the decoded body), as ids (reloaded from disk: a body over
-// the light items' byte budget, a body with no JSON), or in full.
+// TestQueuedBeyondMemoryCap: runs queued past the in-memory bounds (8 MiB of
+// bodies kept decoded) run with the body they were accepted with, whether
+// they wait in full, as light items (record without the decoded body) or as
+// ids (reloaded from disk: past the light items' 8 MiB too).
 func TestQueuedBeyondMemoryCap(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hookflow.db")
 	st, err := boltstore.Open(path, boltstore.Options{})
@@ -39,21 +39,23 @@ func TestQueuedBeyondMemoryCap(t *testing.T) {
 		json bool // the body's JSON as it arrived is kept (BodyJSON)
 	}
 	var events []event
-	for i := range 2100 {
+	for i := range 200 {
 		events = append(events, event{n: i, pad: 10, json: i%5 != 0})
 	}
-	// Past the cap: two bodies over the 8 MiB budget of light items between
-	// them (the second waits as an id), and a body without its JSON.
-	events = append(events, event{n: 2100, pad: 5 << 20, json: true}, event{n: 2101, pad: 5 << 20, json: true},
-		event{n: 2102, pad: 100, json: false}, event{n: 2103, pad: 100, json: true})
+	// A body's JSON and raw text both count. In order: 7.2 MiB in full; 2 MiB
+	// past the full items' 8 MiB, light; 7 MiB past the light items' 8 MiB
+	// too, an id; no JSON, in full; small, in full; 1 MiB, light.
+	events = append(events, event{n: 200, pad: 3600 << 10, json: true}, event{n: 201, pad: 1 << 20, json: true},
+		event{n: 202, pad: 3500 << 10, json: true}, event{n: 203, pad: 100, json: false},
+		event{n: 204, pad: 100, json: true}, event{n: 205, pad: 500 << 10, json: true})
 	ids := make([]string, len(events))
 	// Accepted before the workers start: everything queues. In order, so that
 	// the last ones are past the cap.
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 32)
 	for i, ev := range events {
-		if i == 2048 {
-			wg.Wait() // the first 2,048 are queued in full
+		if i == 200 {
+			wg.Wait() // the first 200 are queued in full
 		}
 		wg.Add(1)
 		sem <- struct{}{}
@@ -72,8 +74,8 @@ func TestQueuedBeyondMemoryCap(t *testing.T) {
 			}
 			ids[i] = id
 		}()
-		if i >= 2048 {
-			wg.Wait() // past the cap, one at a time: which item is light depends on the order
+		if i >= 200 {
+			wg.Wait() // then one at a time: which item is light depends on the order
 		}
 	}
 	wg.Wait()

@@ -1,15 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // loadConfig says what load to send.
@@ -50,7 +49,7 @@ type ackAnswer struct {
 // loader sends webhooks and records the answers.
 type loader struct {
 	cfg    loadConfig
-	client *http.Client
+	client *fasthttp.Client
 	tr     *tracker  // nil: no end-to-end tracking
 	rec    *recorder // nil: no record file
 	seq    atomic.Int64
@@ -58,16 +57,16 @@ type loader struct {
 	res    *loadResult
 }
 
+// The tool sends with fasthttp's client, not net/http's: it shares the
+// machine with the server it measures, and every CPU microsecond it spends
+// per webhook is taken from that server (docs/benchmarks.md, "The load
+// tool's own CPU").
 func newLoader(cfg loadConfig, tr *tracker, rec *recorder) *loader {
-	tp := &http.Transport{
-		MaxIdleConns:        cfg.Concurrency + cfg.MaxInflight,
-		MaxIdleConnsPerHost: cfg.Concurrency + cfg.MaxInflight,
-		IdleConnTimeout:     30 * time.Second,
-		DisableCompression:  true,
-	}
+	conns := cfg.Concurrency + cfg.MaxInflight
 	return &loader{cfg: cfg, tr: tr, rec: rec,
-		client: &http.Client{Transport: tp, Timeout: cfg.Timeout},
-		res:    &loadResult{status: map[string]int{}, byTarget: map[string]int{}}}
+		client: &fasthttp.Client{MaxConnsPerHost: max(conns, 1), MaxIdleConnDuration: 30 * time.Second,
+			MaxConnWaitTimeout: cfg.Timeout, MaxResponseBodySize: 64 << 10, NoDefaultUserAgentHeader: true},
+		res: &loadResult{status: map[string]int{}, byTarget: map[string]int{}}}
 }
 
 // next builds the next webhook: a share of FormShare are form posts, spread
@@ -149,30 +148,29 @@ func (l *loader) send(w webhook, due time.Time) bool {
 		l.tr.send(w.ID, due)
 	}
 	target := l.target()
-	req, err := http.NewRequest(http.MethodPost, target+"/hooks/"+flowOf[w.Kind], bytes.NewReader(w.Body))
-	if err != nil {
-		l.count("transport", 0, w, nil)
-		return false
-	}
-	req.Header.Set("Content-Type", w.ContentType)
-	req.Header.Set("User-Agent", "hookflow-load")
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(target + "/hooks/" + flowOf[w.Kind])
+	req.Header.SetMethod(fasthttp.MethodPost)
+	req.Header.SetContentType(w.ContentType)
+	req.Header.SetUserAgent("hookflow-load")
 	if w.Kind == kindStripe {
 		req.Header.Set("Stripe-Signature", stripeSignature(l.cfg.Secret, time.Now().Unix(), w.Body))
 	}
-	resp, err := l.client.Do(req)
-	if err != nil {
+	req.SetBodyRaw(w.Body)
+	if err := l.client.DoTimeout(req, resp, l.cfg.Timeout); err != nil {
 		l.count("transport", 0, w, nil)
 		return false
 	}
 	var ans ackAnswer
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
 	lat := time.Since(due)
-	if resp.StatusCode/100 == 2 {
-		_ = json.Unmarshal(b, &ans)
+	code := resp.StatusCode()
+	if code/100 == 2 {
+		_ = json.Unmarshal(resp.Body(), &ans)
 	}
-	l.count(strconv.Itoa(resp.StatusCode), lat, w, &ans)
-	if resp.StatusCode/100 == 2 && len(l.cfg.Targets) > 1 {
+	l.count(strconv.Itoa(code), lat, w, &ans)
+	if code/100 == 2 && len(l.cfg.Targets) > 1 {
 		l.res.mu.Lock()
 		l.res.byTarget[target]++
 		l.res.mu.Unlock()

@@ -1,12 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"io"
 	"net"
-	"net/http"
 	"sync"
 	"time"
+
+	"github.com/valyala/fasthttp"
 )
 
 // tracker correlates webhooks with the sink calls their runs make, by the
@@ -86,8 +87,11 @@ func (t *tracker) endToEnd() (lat []time.Duration, missing, dups, unknown int, l
 }
 
 // sinkServer answers the flows' outgoing http calls on a loopback address.
+// It is fasthttp's server, not net/http's: the tool shares the machine with
+// the server it measures, and every CPU microsecond it spends per call is
+// taken from that server (docs/benchmarks.md, "The load tool's own CPU").
 type sinkServer struct {
-	srv *http.Server
+	srv *fasthttp.Server
 	ln  net.Listener
 }
 
@@ -97,27 +101,31 @@ func startSink(addr string, tr *tracker) (*sinkServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	h := func(c *fasthttp.RequestCtx) {
 		now := time.Now()
 		var msg struct {
 			ID string `json:"id"`
 		}
-		b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err != nil || json.Unmarshal(b, &msg) != nil || msg.ID == "" {
-			http.Error(w, `{"error":"want a JSON body with an id"}`, http.StatusBadRequest)
+		if json.Unmarshal(c.PostBody(), &msg) != nil || msg.ID == "" {
+			c.Error(`{"error":"want a JSON body with an id"}`, fasthttp.StatusBadRequest)
 			return
 		}
 		tr.sink(msg.ID, now)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"ok":true}`))
-	})
-	s := &sinkServer{ln: ln, srv: &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}}
-	go func() { _ = s.srv.Serve(ln) }() // ends with http.ErrServerClosed at Close
+		c.SetContentType("application/json")
+		c.SetBodyString(`{"ok":true}`)
+	}
+	s := &sinkServer{ln: ln, srv: &fasthttp.Server{Handler: h, ReadTimeout: 30 * time.Second,
+		MaxRequestBodySize: 1 << 20, NoDefaultServerHeader: true}}
+	go func() { _ = s.srv.Serve(ln) }() // ends when Close closes the listener
 	return s, nil
 }
 
 // Addr is the sink's host:port.
 func (s *sinkServer) Addr() string { return s.ln.Addr().String() }
 
-// Close stops the sink.
-func (s *sinkServer) Close() error { return s.srv.Close() }
+// Close stops the sink (a call still open after 5 s is cut).
+func (s *sinkServer) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.srv.ShutdownWithContext(ctx)
+}

@@ -75,7 +75,7 @@ func newFlags(name string, s *settings) *flag.FlagSet {
 		bad("HOOKFLOW_RETENTION_MAX_RUNS", fmt.Errorf("want a number, 0 for no limit"))
 	}
 	fs.IntVar(&s.retainRuns, "retention-max-runs", runs, "keep at most this many finished runs per flow (0: no limit)")
-	workers, err := strconv.Atoi(env("HOOKFLOW_WORKERS", "64"))
+	workers, err := strconv.Atoi(env("HOOKFLOW_WORKERS", strconv.Itoa(engine.DefaultWorkers)))
 	if err != nil || workers < 1 {
 		bad("HOOKFLOW_WORKERS", fmt.Errorf("want a positive number"))
 	}

@@ -471,7 +471,7 @@ func (h *HTTP) DecodeFast(m map[string]any) bool {
 		case "query":
 			x.Query, ok = plainStrings(v)
 		case "body":
-			x.Body, ok = v, engine.PlainJSON(v)
+			x.Body, ok = engine.CopyJSON(v)
 		case "idempotency":
 			x.Idempotency, ok = v.(bool)
 		case "follow_redirects":

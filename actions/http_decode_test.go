@@ -76,6 +76,32 @@ func TestHTTPDecodeFast(t *testing.T) {
 	if h := got.(*HTTP); h.Headers["X-N"] != "1" || h.Method != "POST" {
 		t.Fatalf("DecodeWith = %+v", h)
 	}
+	// The body is a copy: a template like {{ vars }} hands the action the
+	// run's own map, which parallel branches go on writing while it runs.
+	vars := map[string]any{"a": "1", "list": []any{"x"}}
+	var fast HTTP
+	if !fast.DecodeFast(map[string]any{"url": "https://x.test", "body": vars}) {
+		t.Fatal("a plain body went the JSON way")
+	}
+	vars["a"] = "2"
+	vars["list"].([]any)[0] = "y"
+	vars["new"] = true
+	if got := fast.Body.(map[string]any); got["a"] != "1" || got["list"].([]any)[0] != "x" || len(got) != 2 {
+		t.Fatalf("the decoded body follows the run's map: %v", got)
+	}
+	// What only Go values can be: nil lists and maps read as JSON null, a
+	// map that holds itself (or anything nested past 1,000) goes the JSON way.
+	for _, body := range []any{[]any(nil), map[string]any(nil)} {
+		var h HTTP
+		if !h.DecodeFast(map[string]any{"url": "https://x.test", "body": body}) || h.Body != nil {
+			t.Fatalf("body %#v decoded as %#v", body, h.Body)
+		}
+	}
+	loop := map[string]any{}
+	loop["self"] = loop
+	if h := (HTTP{}); h.DecodeFast(map[string]any{"url": "https://x.test", "body": loop}) {
+		t.Fatal("a map that holds itself was taken by the fast path")
+	}
 	// Invalid UTF-8 is replaced on the JSON path: the fast path leaves it there.
 	var h HTTP
 	if h.DecodeFast(map[string]any{"url": "https://x.test/\xff"}) {

@@ -97,11 +97,11 @@ func compile(src string, scope []string, asBool bool) (*Expr, error) {
 	return &Expr{src: src, prog: prog, secret: readsSecrets(tree.Node), guarded: g.used, resumes: resumes}, nil
 }
 
-// heavySlots bounds the evaluations that loop or build strings (the guarded
-// ones) running at once: each may hold about 2 MiB at its limits (1 MiB
-// built plus expr's 64 k list elements), so 64 of them about 128 MiB, under
-// the server's soft memory limit, whatever the number of workers. Plain
-// conditions and field lookups do not wait for a slot.
+// heavySlots bounds the runs' evaluations that loop, build strings or copy
+// values (the guarded ones) running at once: each may hold about 2 MiB at its
+// limits (1 MiB built plus expr's 64 k list elements), so 64 of them about
+// 128 MiB, under the server's soft memory limit, whatever the number of
+// workers. Comparisons and field lookups do not wait for a slot.
 var heavySlots = make(chan struct{}, 64)
 
 // evalState is a VM and a budget, pooled together.
@@ -120,18 +120,15 @@ func (e *Expr) Eval(env map[string]any) (any, error) { return e.Run(nil, env) }
 // env gets the budget under a reserved name for the duration of the call:
 // one env must not be evaluated by two goroutines at once.
 func (e *Expr) Run(ev *Evaluation, env map[string]any) (out any, err error) {
-	if e.guarded {
-		// An evaluation that may build up to its memory limit waits for one
-		// of heavySlots: the memory all of them hold stays bounded however
-		// many runs execute at once.
-		var done <-chan struct{}
-		if ev != nil && ev.Ctx != nil {
-			done = ev.Ctx.Done()
-		}
+	if e.guarded && ev != nil && ev.Ctx != nil {
+		// A run's evaluation that may build up to its memory limit waits for
+		// one of heavySlots: the memory all of them hold stays bounded
+		// however many runs execute at once. (Evaluations outside runs —
+		// a webhook's dedupe key, a poll — are bounded by their callers.)
 		select {
 		case heavySlots <- struct{}{}:
 			defer func() { <-heavySlots }()
-		case <-done:
+		case <-ev.Ctx.Done():
 			return nil, fmt.Errorf("expression `%s`: %w", e.src, ev.Ctx.Err())
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,9 +13,10 @@ import (
 	"github.com/hookflow/hookflow/engine/boltstore"
 )
 
-// TestHeavyEvaluationsWaitForASlot: an evaluation that loops or builds
+// TestHeavyEvaluationsWaitForASlot: a run's evaluation that loops or builds
 // strings waits for one of the 64 slots (its context ends the wait); a plain
-// one never waits.
+// one never waits, nor does one outside a run (no context: a webhook's
+// dedupe key).
 func TestHeavyEvaluationsWaitForASlot(t *testing.T) {
 	heavy, err := engine.CompileExpr(`len(map(1..10, {# * 2})) > 0`, nil)
 	if err != nil {
@@ -24,7 +26,8 @@ func TestHeavyEvaluationsWaitForASlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	giveBack := engine.FillHeavySlots()
+	giveBack := sync.OnceFunc(engine.FillHeavySlots()) // given back when the test fails, too
+	t.Cleanup(giveBack)
 	env := map[string]any{"trigger": map[string]any{"n": 2.0}}
 	if v, err := plain.Run(nil, env); err != nil || v != true {
 		t.Fatalf("plain evaluation with every slot taken: %v %v", v, err)
@@ -34,6 +37,9 @@ func TestHeavyEvaluationsWaitForASlot(t *testing.T) {
 	_, err = heavy.Run(&engine.Evaluation{Ctx: ctx}, env)
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "expression `") {
 		t.Fatalf("heavy evaluation with every slot taken: %v", err)
+	}
+	if v, err := heavy.Run(nil, env); err != nil || v != true {
+		t.Fatalf("heavy evaluation outside a run with every slot taken: %v %v", v, err)
 	}
 	giveBack()
 	if v, err := heavy.Run(&engine.Evaluation{Ctx: context.Background()}, env); err != nil || v != true {

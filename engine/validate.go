@@ -526,33 +526,53 @@ type FastDecoder interface {
 	DecodeFast(m map[string]any) bool
 }
 
-// PlainJSON reports whether v is data exactly as a JSON decode into an any
-// gives it back (maps, lists, strings, float64, bools, nil), so that a fast
-// decode may keep v itself.
-func PlainJSON(v any) bool {
+// CopyJSON returns a copy of v as a JSON decode into an any would give it
+// back — maps, lists, strings, float64, bools, nil; a nil map or list is nil
+// — and false for anything else (another type, invalid UTF-8, which
+// encoding/json would replace, or nesting deeper than 1,000). A fast decode
+// keeps the copy: the value may be the run's own (`{{ vars }}`), which
+// parallel branches go on writing while the action runs.
+func CopyJSON(v any) (any, bool) { return copyJSON(v, 0) }
+
+func copyJSON(v any, depth int) (any, bool) {
+	if depth > maxJSONDepth {
+		return nil, false
+	}
 	switch x := v.(type) {
 	case nil, bool:
-		return true
+		return x, true
 	case string:
-		return utf8.ValidString(x) // encoding/json replaces invalid UTF-8
+		return x, utf8.ValidString(x)
 	case float64:
-		return !math.IsNaN(x) && !math.IsInf(x, 0)
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
 	case map[string]any:
+		if x == nil {
+			return nil, true
+		}
+		out := make(map[string]any, len(x))
 		for k, e := range x {
-			if !utf8.ValidString(k) || !PlainJSON(e) {
-				return false
+			c, ok := copyJSON(e, depth+1)
+			if !ok || !utf8.ValidString(k) {
+				return nil, false
 			}
+			out[k] = c
 		}
-		return true
+		return out, true
 	case []any:
-		for _, e := range x {
-			if !PlainJSON(e) {
-				return false
-			}
+		if x == nil {
+			return nil, true
 		}
-		return true
+		out := make([]any, len(x))
+		for i, e := range x {
+			c, ok := copyJSON(e, depth+1)
+			if !ok {
+				return nil, false
+			}
+			out[i] = c
+		}
+		return out, true
 	}
-	return false
+	return nil, false
 }
 
 func coerce(t FieldType, v any) any {

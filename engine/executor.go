@@ -97,8 +97,9 @@ func (e *Engine) execute(it *item) {
 			return // another node holds it now
 		}
 	}
-	// A run with a big body waits for room among the bodies executing, before
-	// its body is decoded when its size is known, after its load when not.
+	// A run with a big body waits for room among the bodies executing: when
+	// its size is known, before it is loaded, and holding no record while it
+	// waits (the record is read again after); when not, after its load.
 	held := int64(0)
 	defer func() {
 		if held > 0 {
@@ -110,8 +111,11 @@ func (e *Engine) execute(it *item) {
 			return true
 		}
 		w := int64(min(n, executingBodyBytes))
-		if e.bodies.Acquire(e.ctx, w) != nil {
-			return false // stopping: the run stays queued in the store
+		if !e.bodies.TryAcquire(w) {
+			it.run, it.light = nil, false
+			if e.bodies.Acquire(e.ctx, w) != nil {
+				return false // stopping: the run stays queued in the store
+			}
 		}
 		held = w
 		return true

@@ -306,3 +306,75 @@ func startServerNoWait(t *testing.T, data, addr string, env ...string) *server {
 }
 
 func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
+
+// TestBigBodiesStayBounded: on the real binary, with the default 256
+// workers, runs whose bodies are big (900 KB) and whose step waits on a
+// slow API do not all execute at once: their bodies share 64 MiB, so about
+// 35 run side by side, every run completes, and anonymous memory stays under
+// 256 MiB.
+func TestBigBodiesStayBounded(t *testing.T) {
+	var now, most atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := now.Add(1)
+		defer now.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(300 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	defer slow.Close()
+	data := t.TempDir()
+	tok, _, _ := cli(t, data, "", "token", "create", "--name", "t")
+	tok = strings.TrimSpace(tok)
+	importFlows(t, data, `{"id":"big","name":"Big","trigger":{"type":"webhook"},"steps":[{"id":"call","type":"http","with":{"method":"POST","url":"`+slow.URL+`","body":{"n":"{{ trigger.body.n }}"}}}]}`)
+	addr := freeAddr(t)
+	srv := startServer(t, data, addr)
+	defer srv.stop()
+	peak := rssWatch(srv.cmd.Process.Pid)
+
+	pad := strings.Repeat("x", 900_000)
+	const runs = 120
+	ids := make([]string, runs)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 24)
+	for i := range runs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			body := fmt.Sprintf(`{"n":%d,"pad":%q}`, i, pad)
+			resp, err := http.Post("http://"+addr+"/hooks/big", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			var m map[string]any
+			_ = jsonDecode(resp, &m)
+			if resp.StatusCode != 202 {
+				t.Errorf("webhook %d: %d %v", i, resp.StatusCode, m)
+				return
+			}
+			ids[i] = fmt.Sprint(m["run_id"])
+		}()
+	}
+	wg.Wait()
+	for i, id := range ids {
+		if id == "" {
+			continue
+		}
+		if run := waitRun(t, srv, tok, id, 60*time.Second); run["status"] != "succeeded" {
+			t.Errorf("run %d: %v %v", i, run["status"], run["error"])
+		}
+	}
+	p := peak()
+	if m := most.Load(); m > 40 || m < 2 {
+		t.Errorf("%d calls at once to the slow API (want about 35: 64 MiB of 1.8 MB bodies)", m)
+	} else {
+		t.Logf("%d calls at once; peak anonymous RSS %d MiB over %d runs of 900 KB", m, p>>20, runs)
+	}
+	if p > 256<<20 || p == 0 {
+		t.Errorf("peak anonymous RSS %d MiB (want under 256)", p>>20)
+	}
+}

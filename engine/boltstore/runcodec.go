@@ -256,6 +256,12 @@ func (d *runReader) timePtr(what string) *time.Time {
 		} else {
 			t = t.In(time.FixedZone("", int(off)))
 		}
+		if y := t.Year(); y < 0 || y > 9999 {
+			// Never written (times come from the clock or RFC 3339, and the
+			// API writes them as RFC 3339): damage, which would fail later.
+			d.fail(what)
+			return nil
+		}
 		return &t
 	default:
 		d.fail(what)

@@ -125,8 +125,8 @@ type Engine struct {
 // DefaultWorkers is Config.Workers when unset. Measured on two cores
 // (docs/benchmarks.md): with 64 workers blocked on checkpoint commits, runs
 // completed at 4,100/s while a fifth of the CPU stayed idle; with 128–256
-// they kept pace with ingest (5,800–6,100/s); with 512 the CPU went to
-// scheduling them (5,050/s).
+// they kept pace with ingest (5,100–6,100/s, 256 ahead in turns); with 512
+// the CPU went to scheduling them (5,050/s).
 const DefaultWorkers = 256
 
 // bigBody is the body size (JSON and raw text) from which an executing run

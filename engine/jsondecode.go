@@ -623,3 +623,52 @@ func appendJSONString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// CopyJSON returns a copy of v as a JSON decode into an any would give it
+// back — maps, lists, strings, float64, bools, nil; a nil map or list is nil
+// — and false for anything else (another type, invalid UTF-8, which
+// encoding/json would replace, or nesting deeper than 1,000). A fast decode
+// keeps the copy: the value may be the run's own (`{{ vars }}`), which
+// parallel branches go on writing while the action runs.
+func CopyJSON(v any) (any, bool) { return copyJSON(v, 0) }
+
+func copyJSON(v any, depth int) (any, bool) {
+	if depth > maxJSONDepth {
+		return nil, false
+	}
+	switch x := v.(type) {
+	case nil, bool:
+		return x, true
+	case string:
+		return x, utf8.ValidString(x)
+	case float64:
+		return x, !math.IsNaN(x) && !math.IsInf(x, 0)
+	case map[string]any:
+		if x == nil {
+			return nil, true
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			c, ok := copyJSON(e, depth+1)
+			if !ok || !utf8.ValidString(k) {
+				return nil, false
+			}
+			out[k] = c
+		}
+		return out, true
+	case []any:
+		if x == nil {
+			return nil, true
+		}
+		out := make([]any, len(x))
+		for i, e := range x {
+			c, ok := copyJSON(e, depth+1)
+			if !ok {
+				return nil, false
+			}
+			out[i] = c
+		}
+		return out, true
+	}
+	return nil, false
+}

@@ -120,16 +120,9 @@ func stepOf(run map[string]any, id string) map[string]any {
 
 func postHook(t *testing.T, addr, flow, body string) string {
 	t.Helper()
-	resp, err := http.Post("http://"+addr+"/hooks/"+flow, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	json.NewDecoder(resp.Body).Decode(&out)
-	id, _ := out["run_id"].(string)
-	if resp.StatusCode != 202 || id == "" {
-		t.Fatalf("webhook: %d %v", resp.StatusCode, out)
+	id := sendHook(t, addr, flow, body)
+	if id == "" {
+		t.FailNow()
 	}
 	return id
 }

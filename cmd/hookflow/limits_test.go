@@ -128,20 +128,12 @@ func TestHostileFlowsCannotHurtOthers(t *testing.T) {
 	var wg sync.WaitGroup
 	post := func(flow, body string) {
 		defer wg.Done()
-		resp, err := http.Post("http://"+addr+"/hooks/"+flow, "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		_ = jsonDecode(resp, &m)
-		if resp.StatusCode != 202 {
-			t.Errorf("%s: %d %v", flow, resp.StatusCode, m)
+		id := sendHook(t, addr, flow, body)
+		if id == "" {
 			return
 		}
 		mu.Lock()
-		runs = append(runs, sent{flow, fmt.Sprint(m["run_id"])})
+		runs = append(runs, sent{flow, id})
 		mu.Unlock()
 	}
 	for i := 0; i < 20; i++ {
@@ -307,6 +299,25 @@ func startServerNoWait(t *testing.T, data, addr string, env ...string) *server {
 
 func jsonDecode(resp *http.Response, v any) error { return json.NewDecoder(resp.Body).Decode(v) }
 
+// sendHook posts a JSON webhook to a flow and returns the run id of its 202
+// answer; anything else is a test error, and "" (safe in goroutines).
+func sendHook(t *testing.T, addr, flow, body string) string {
+	resp, err := http.Post("http://"+addr+"/hooks/"+flow, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = jsonDecode(resp, &m)
+	id, _ := m["run_id"].(string)
+	if resp.StatusCode != 202 || id == "" {
+		t.Errorf("webhook to %s: %d %v", flow, resp.StatusCode, m)
+		return ""
+	}
+	return id
+}
+
 // TestBigBodiesStayBounded: on the real binary, with the default 256
 // workers, runs whose bodies are big (900 KB) and whose step waits on a
 // slow API do not all execute at once: their bodies share 64 MiB, so about
@@ -343,20 +354,7 @@ func TestBigBodiesStayBounded(t *testing.T) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			body := fmt.Sprintf(`{"n":%d,"pad":%q}`, i, pad)
-			resp, err := http.Post("http://"+addr+"/hooks/big", "application/json", strings.NewReader(body))
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			defer resp.Body.Close()
-			var m map[string]any
-			_ = jsonDecode(resp, &m)
-			if resp.StatusCode != 202 {
-				t.Errorf("webhook %d: %d %v", i, resp.StatusCode, m)
-				return
-			}
-			ids[i] = fmt.Sprint(m["run_id"])
+			ids[i] = sendHook(t, addr, "big", fmt.Sprintf(`{"n":%d,"pad":%q}`, i, pad))
 		}()
 	}
 	wg.Wait()

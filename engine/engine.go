@@ -487,6 +487,7 @@ func (e *Engine) installFlow(c *Compiled) {
 	e.flows[c.Flow.ID] = c
 	delete(e.broken, c.Flow.ID)
 	e.mu.Unlock()
+	e.q.wakeAll() // its concurrency may have risen
 	if e.ctx != nil {
 		e.restartStarter(c)
 	}

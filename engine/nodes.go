@@ -529,6 +529,7 @@ func (e *Engine) loadFlow(f *Flow) {
 		delete(e.flows, f.ID)
 		e.broken[f.ID] = ps.Err()
 		e.mu.Unlock()
+		e.q.wakeAll() // no flow, no concurrency limit
 		e.stopStarter(f.ID)
 		e.logf("flow %s version %d does not compile here and will not run: %v", f.ID, f.Version, ps.Err())
 		return
@@ -541,6 +542,7 @@ func (e *Engine) removeFlow(id string) {
 	delete(e.flows, id)
 	delete(e.broken, id)
 	e.mu.Unlock()
+	e.q.wakeAll() // no flow, no concurrency limit
 	e.stopStarter(id)
 }
 

@@ -178,13 +178,30 @@ func (q *queue) done(it *item) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.queued, it.runID)
-	if fq := q.flows[it.flowID]; fq != nil {
-		fq.running--
-		if fq.running == 0 && len(fq.items) == 0 {
-			delete(q.flows, it.flowID)
-		}
+	fq := q.flows[it.flowID]
+	if fq == nil {
+		return
 	}
-	q.cond.Broadcast()
+	fq.running--
+	if fq.running == 0 && len(fq.items) == 0 {
+		delete(q.flows, it.flowID)
+	}
+	// Only this flow's runs can have waited for this one (its concurrency):
+	// wake one worker for them. Every other queued run woke one when it was
+	// pushed, and a changed concurrency wakes all (wakeAll). Waking all
+	// idle workers here (256 of them by default) cost up to 255 futile
+	// wake-ups per run and filled the run queues.
+	if len(fq.items) > 0 {
+		q.cond.Signal()
+	}
+}
+
+// wakeAll lets every waiting worker look again: a flow's concurrency
+// changed, so runs that waited for it may now execute.
+func (q *queue) wakeAll() {
+	if q != nil {
+		q.cond.Broadcast()
+	}
 }
 
 func (q *queue) close() {

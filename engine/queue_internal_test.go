@@ -1,6 +1,12 @@
 package engine
 
-import "testing"
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+)
 
 // TestQueueForget: a queued item whose record went stale (its node lost the
 // run and claimed it back) reads the run from the store; others keep theirs.
@@ -69,4 +75,119 @@ func TestQueueMemoryBound(t *testing.T) {
 	if q.full != maxQueuedInMemory-1 {
 		t.Fatalf("a forgotten full item is still counted: %d", q.full)
 	}
+}
+
+// TestQueueWakeUps: with waiters woken one at a time (a push wakes one, a
+// finished run wakes one only for its own flow's queued runs), no queued run
+// is left waiting while a worker idles, and a flow's concurrency holds.
+func TestQueueWakeUps(t *testing.T) {
+	q := newQueue(func(flow string) int {
+		if flow == "one-at-a-time" {
+			return 1
+		}
+		return 0
+	})
+	const perFlow = 300
+	var mu sync.Mutex
+	running, most, seen := 0, 0, 0
+	all := make(chan struct{})
+	var workers sync.WaitGroup
+	for range 8 {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for it := q.pop(); it != nil; it = q.pop() {
+				mu.Lock()
+				if it.flowID == "one-at-a-time" {
+					running++
+					most = max(most, running)
+				}
+				mu.Unlock()
+				runtime.Gosched()
+				mu.Lock()
+				if it.flowID == "one-at-a-time" {
+					running--
+				}
+				seen++
+				if seen == 2*perFlow {
+					close(all)
+				}
+				mu.Unlock()
+				q.done(it)
+			}
+		}()
+	}
+	for i := range perFlow {
+		q.push(&item{runID: fmt.Sprint("a", i), flowID: "one-at-a-time"})
+		q.push(&item{runID: fmt.Sprint("b", i), flowID: "any"})
+	}
+	select {
+	case <-all:
+	case <-time.After(20 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("%d of %d runs executed; %d still queued: a wake-up was lost", seen, 2*perFlow, q.Len())
+	}
+	q.close()
+	workers.Wait()
+	if most != 1 {
+		t.Fatalf("flow with concurrency 1 had %d runs at once", most)
+	}
+}
+
+// TestQueueDoneWakesAWaiter: a worker waiting while the only queued run's
+// flow is at its concurrency is woken when that flow's running run is done,
+// even though the worker that finished it takes nothing more.
+func TestQueueDoneWakesAWaiter(t *testing.T) {
+	q := newQueue(func(string) int { return 1 })
+	q.push(&item{runID: "1", flowID: "f"})
+	q.push(&item{runID: "2", flowID: "f"})
+	first := q.pop()
+	got := make(chan *item, 1)
+	go func() { got <- q.pop() }()
+	select {
+	case it := <-got:
+		t.Fatalf("run %s executed while the flow's concurrency was taken", it.runID)
+	case <-time.After(50 * time.Millisecond):
+	}
+	q.done(first)
+	select {
+	case it := <-got:
+		if it.runID != "2" {
+			t.Fatalf("woke with run %s, want 2", it.runID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiting worker was not woken when the flow's run was done")
+	}
+	q.close()
+}
+
+// TestQueueWakeAll: when a flow's concurrency rises, every worker waiting
+// for it is woken, not one per finished run.
+func TestQueueWakeAll(t *testing.T) {
+	var mu sync.Mutex
+	limit := 1
+	q := newQueue(func(string) int { mu.Lock(); defer mu.Unlock(); return limit })
+	for i := range 4 {
+		q.push(&item{runID: fmt.Sprint(i), flowID: "f"})
+	}
+	first := q.pop()
+	got := make(chan *item, 3)
+	for range 3 {
+		go func() { got <- q.pop() }()
+	}
+	time.Sleep(50 * time.Millisecond) // let them wait
+	mu.Lock()
+	limit = 4
+	mu.Unlock()
+	q.wakeAll()
+	for range 3 {
+		select {
+		case <-got:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a worker still waits for runs the raised concurrency allows")
+		}
+	}
+	q.done(first)
+	q.close()
 }

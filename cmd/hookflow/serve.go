@@ -191,6 +191,7 @@ func servePprof(addr string, logger *log.Logger) {
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/heap", pprof.Index)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	logger.Printf("pprof on http://%s/debug/pprof/", addr)
 	if err := srv.ListenAndServe(); err != nil {

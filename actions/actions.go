@@ -116,16 +116,17 @@ func (a *answer) output() map[string]any {
 // send runs req with client, reads at most max bytes of the answer and
 // classifies it: a nil error means 2xx. op names the operation in errors;
 // secrets are removed from any error text.
-func send(client *http.Client, req *http.Request, op string, max int64, secrets []string, clock time.Time) (*answer, error) {
+func send(sc *engine.StepContext, client *http.Client, req *http.Request, op string, max int64, secrets []string) (*answer, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, transportError(req.Context(), op, err, secrets)
 	}
 	defer resp.Body.Close()
-	raw, err := readLimited(resp.Body, max)
+	raw, err := readAnswer(req.Context(), sc, resp, max)
 	if err != nil {
 		return nil, transportError(req.Context(), op, err, secrets)
 	}
+	clock := now(sc)
 	a := &answer{Status: resp.StatusCode, Header: resp.Header, Raw: raw, Body: parseBody(resp.Header.Get("Content-Type"), raw)}
 	return a, classify(op, resp, raw, clock, secrets)
 }
@@ -156,7 +157,7 @@ func sendJSON(ctx context.Context, sc *engine.StepContext, op, method, u string,
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
-	return send(client, req, op, defaultMaxResponse, secrets, now(sc))
+	return send(sc, client, req, op, defaultMaxResponse, secrets)
 }
 
 // classify turns a non-2xx answer into an error:
@@ -239,6 +240,38 @@ func transportError(ctx context.Context, op string, err error, secrets []string)
 }
 
 var errTooLarge = errors.New("response too large")
+
+// readAnswer reads an answer of at most max bytes. One over
+// engine.BigAnswer first waits for room among the answers the runs executing
+// hold (sc.Room): for its Content-Length, or when that is not given, for max
+// once its first engine.BigAnswer bytes are read.
+func readAnswer(ctx context.Context, sc *engine.StepContext, resp *http.Response, max int64) ([]byte, error) {
+	if max <= 0 {
+		max = defaultMaxResponse
+	}
+	want := resp.ContentLength
+	if sc == nil || sc.Room == nil || (want >= 0 && want <= engine.BigAnswer) {
+		return readLimited(resp.Body, max)
+	}
+	var head []byte
+	if want < 0 {
+		var err error
+		if head, err = io.ReadAll(io.LimitReader(resp.Body, engine.BigAnswer+1)); err != nil {
+			return nil, fmt.Errorf("read response: %w", err)
+		}
+		if len(head) <= engine.BigAnswer {
+			return head, nil
+		}
+		want = max + 1
+	}
+	keep, err := sc.Room(ctx, min(want, max+1))
+	if err != nil {
+		return nil, err
+	}
+	b, err := readLimited(io.MultiReader(bytes.NewReader(head), resp.Body), max)
+	keep(int64(len(b)))
+	return b, err
+}
 
 // readLimited reads r up to max bytes; a longer answer is an error.
 func readLimited(r io.Reader, max int64) ([]byte, error) {

@@ -157,7 +157,7 @@ func (a *AI) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 			}
 			secrets = cred.Secrets()
 		}
-		ans, err := send(client, req, op, defaultMaxResponse, secrets, now(sc))
+		ans, err := send(sc, client, req, op, defaultMaxResponse, secrets)
 		if ans != nil && ans.Status == http.StatusUnauthorized && cred != nil && try == 0 &&
 			(cred.Type == engine.ConnOAuth2 || cred.Type == engine.ConnOAuth2Client) {
 			if cred, err = sc.Connections.Refresh(ctx, a.Connection, cred); err != nil {

@@ -317,7 +317,7 @@ func (h *HTTP) Run(ctx context.Context, sc *engine.StepContext) (any, error) {
 			cred.Apply(req)
 			secrets = append(secrets, cred.Secrets()...)
 		}
-		a, err := send(client, req, op, max, secrets, now(sc))
+		a, err := send(sc, client, req, op, max, secrets)
 		if a == nil {
 			return nil, err
 		}

@@ -133,7 +133,7 @@ func (w *Webhook) Run(ctx context.Context, sc *engine.StepContext) (any, error) 
 	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(ts, 10))
 	req.Header.Set("webhook-signature", signWebhook(key, id, ts, body))
-	a, err := send(client, req, op, defaultMaxResponse, secrets, now(sc))
+	a, err := send(sc, client, req, op, defaultMaxResponse, secrets)
 	if a == nil {
 		return nil, err
 	}

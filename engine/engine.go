@@ -115,6 +115,9 @@ type Engine struct {
 	// bodies bounds the bytes of big bodies (over bigBody) of the runs
 	// executing at once (executingBodyBytes).
 	bodies *semaphore.Weighted
+	// answers bounds the bytes of big answers the executions running hold
+	// (executingAnswerBytes; see runState.room).
+	answers *semaphore.Weighted
 
 	ctx     context.Context
 	stop    context.CancelFunc
@@ -172,6 +175,7 @@ func New(cfg Config) *Engine {
 	}
 	e.q = newQueue(e.flowLimit)
 	e.bodies = semaphore.NewWeighted(executingBodyBytes)
+	e.answers = semaphore.NewWeighted(executingAnswerBytes)
 	// A timer can fire while its run is still executing (a 1 ms retry
 	// backoff fires before the worker lets the run go): the queue then drops
 	// the push, so the wake is also noted for the worker to queue afterwards.

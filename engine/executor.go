@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -82,6 +83,10 @@ type runState struct {
 	// them with the secrets (built when derived grows).
 	derived []string
 	red     Redaction
+	// answerBytes are the big answers this execution read (see room);
+	// roomMu makes its parallel branches wait for room in turn.
+	answerBytes atomic.Int64
+	roomMu      sync.Mutex
 }
 
 func (e *Engine) execute(it *item) {
@@ -181,6 +186,7 @@ func (e *Engine) execute(it *item) {
 	defer e.running.Delete(r.ID)
 	st := e.newState(r, c)
 	st.ctx = rctx
+	defer st.releaseAnswers()
 	if r.Status != RunRunning {
 		r.Status = RunRunning
 		st.dirty = true
@@ -260,6 +266,7 @@ func (e *Engine) ExecuteNow(ctx context.Context, flowID string, t TriggerData) (
 	st := e.newState(r, c)
 	st.ctx = ctx
 	st.ephemeral = true
+	defer st.releaseAnswers()
 	r.Status = RunRunning
 	now := e.now().UTC()
 	r.StartedAt = &now
@@ -869,7 +876,7 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 	sc := &StepContext{RunID: st.run.ID, FlowID: st.run.FlowID, StepID: rec.ID, Attempt: attempt,
 		IdempotencyKey: st.run.ID + ":" + rec.ID,
 		HTTP:           st.e.cfg.HTTP, Dial: st.e.cfg.Dial, KV: st.e.store, Now: st.e.now,
-		Log: func(msg string) { logs = append(logs, msg) }}
+		Log: func(msg string) { logs = append(logs, msg) }, Room: st.room}
 	sc.Connections = st.e.connectionResolver()
 	if readsData(cs.spec) {
 		sc.Data = stepData(env) // a snapshot: parallel branches go on writing steps

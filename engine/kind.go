@@ -119,6 +119,12 @@ type StepContext struct {
 	// Data is the run's data as plain values, for steps that compute over it
 	// (code): trigger, steps, vars, run, flow, item and index. Never secrets.
 	Data map[string]any
+	// Room, when set, is called before a step reads an answer of n bytes
+	// (at most; over BigAnswer) into memory: it waits while the executions
+	// running hold their bound of such answers, and keeps the bytes counted
+	// until the step's execution ends. The step calls keep with the bytes it
+	// read once it has read them. An error ends the step (ctx ended first).
+	Room func(ctx context.Context, n int64) (keep func(read int64), err error)
 }
 
 // stepData is env without the secrets, for StepContext.Data.

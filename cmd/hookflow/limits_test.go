@@ -376,3 +376,91 @@ func TestBigBodiesStayBounded(t *testing.T) {
 		t.Errorf("peak anonymous RSS %d MiB (want under 256)", p>>20)
 	}
 }
+
+// TestBigAnswersStayBounded: runs whose http step reads a large answer (a
+// 1 MiB JSON list of objects, half of them without a Content-Length) and then
+// waits on a slow API: the answers the executions hold stay within their
+// bound (24 MiB), so about 20 runs hold theirs at once, not all 120 (256
+// workers; 49 at once and 874 MiB without the bound), and the server's
+// memory stays bounded.
+func TestBigAnswersStayBounded(t *testing.T) {
+	var list strings.Builder
+	list.WriteString(`{"items":[`)
+	for i := 0; list.Len() < 1<<20; i++ {
+		if i > 0 {
+			list.WriteByte(',')
+		}
+		fmt.Fprintf(&list, `{"id":%d,"name":"customer %d","email":"c%d@example.com","paid":true}`, i, i, i)
+	}
+	list.WriteString(`]}`)
+	answer := list.String()
+	big := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/chunked" { // no Content-Length: the size is known once read
+			w.Write([]byte(answer[:len(answer)/2]))
+			w.(http.Flusher).Flush()
+			w.Write([]byte(answer[len(answer)/2:]))
+			return
+		}
+		w.Header().Set("Content-Length", fmt.Sprint(len(answer)))
+		w.Write([]byte(answer))
+	}))
+	defer big.Close()
+	var now, most atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := now.Add(1)
+		defer now.Add(-1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(300 * time.Millisecond)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}`))
+	}))
+	defer slow.Close()
+	data := t.TempDir()
+	tok, _, _ := cli(t, data, "", "token", "create", "--name", "t")
+	tok = strings.TrimSpace(tok)
+	importFlows(t, data, `{"id":"fetch","name":"Fetch","trigger":{"type":"webhook"},"steps":[
+		{"id":"list","type":"http","with":{"url":"`+big.URL+`/{{ trigger.body.kind }}"}},
+		{"id":"call","type":"http","with":{"method":"POST","url":"`+slow.URL+`","body":{"customers":"{{ len(steps.list.output.body.items) }}"}}}]}`)
+	addr := freeAddr(t)
+	srv := startServer(t, data, addr)
+	defer srv.stop()
+	peak := rssWatch(srv.cmd.Process.Pid)
+
+	const runs = 120
+	ids := make([]string, runs)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 24)
+	for i := range runs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			kind := "length"
+			if i%2 == 1 {
+				kind = "chunked"
+			}
+			ids[i] = sendHook(t, addr, "fetch", fmt.Sprintf(`{"n":%d,"kind":%q}`, i, kind))
+		}()
+	}
+	wg.Wait()
+	for i, id := range ids {
+		if id == "" {
+			continue
+		}
+		run := waitRun(t, srv, tok, id, 90*time.Second)
+		if run["status"] != "succeeded" {
+			t.Errorf("run %d: %v %v", i, run["status"], run["error"])
+		}
+	}
+	p := peak()
+	if m := most.Load(); m > 26 || m < 2 {
+		t.Errorf("%d runs held their answer at once (want about 20: 24 MiB of 1 MiB answers)", m)
+	} else {
+		t.Logf("%d runs held their answer at once; peak anonymous RSS %d MiB over %d runs of 1 MiB answers", m, p>>20, runs)
+	}
+	if p > 256<<20 || p == 0 {
+		t.Errorf("peak anonymous RSS %d MiB (want under 256)", p>>20)
+	}
+}

@@ -6,6 +6,8 @@
 #
 #   bench/profile.sh                       # 64 clients, 10 s, profile 18 s
 #   CLIENTS=16 DURATION=5s PROFILE=12 bench/profile.sh
+#   LOAD_ARGS="-drain 1s" SERVER_ARGS="--workers 1" FORM=0 bench/profile.sh
+#                                          # ingest alone (the runs wait)
 #   RATE=1000 bench/profile.sh             # open loop at 1,000 webhooks/s: the same
 #                                          # work for every build compared (batches
 #                                          # and queues depend on the rate)
@@ -44,7 +46,7 @@ CURL_PID=$!
 sleep 0.2
 echo "== hookflow, $SHAPE, $DURATION, profiled for ${PROFILE}s (the load and the drain must fit)"
 "$BIN/hookflow-load" -target "http://127.0.0.1:$PORT" -token "$TOKEN" "${LOAD[@]}" -d "$DURATION" \
-	-form "$FORM" -pid "$SERVER_PID" -out "$WORK/profile.json"
+	-form "$FORM" -pid "$SERVER_PID" -out "$WORK/profile.json" ${LOAD_ARGS:-}
 wait "$CURL_PID"
 cpu1=$(awk '{print $14+$15}' "/proc/$SERVER_PID/stat")
 c1=$(commits)

@@ -105,9 +105,11 @@ func (e *Engine) TestStep(ctx context.Context, c *Compiled, stepID string, env m
 	defer cancel()
 	var logs []string
 	runID := "test-" + newUUID()
+	room := &runState{e: e} // a big answer waits for room like a run's
+	defer room.releaseAnswers()
 	sc := &StepContext{RunID: runID, FlowID: c.Flow.ID, StepID: cs.ID, Attempt: 1, IdempotencyKey: runID + ":" + cs.ID,
 		HTTP: e.cfg.HTTP, Dial: e.cfg.Dial, KV: e.store, Now: e.now,
-		Log: func(msg string) { logs = append(logs, msg) }}
+		Log: func(msg string) { logs = append(logs, msg) }, Room: room.room}
 	out, err := runAction(actx, cfg.(Action), sc)
 	out = e.redactValue(out)
 	if m, ok := out.(map[string]any); ok && len(logs) > 0 {

@@ -244,20 +244,27 @@ var errTooLarge = errors.New("response too large")
 // readAnswer reads an answer of at most max bytes. One over
 // engine.BigAnswer first waits for room among the answers the runs executing
 // hold (sc.Room): for its Content-Length, or when that is not given, for max
-// once its first engine.BigAnswer bytes are read.
+// once its first engine.BigAnswer bytes are read. An answer whose
+// Content-Length is over max fails at once, without waiting.
 func readAnswer(ctx context.Context, sc *engine.StepContext, resp *http.Response, max int64) ([]byte, error) {
 	if max <= 0 {
 		max = defaultMaxResponse
 	}
 	want := resp.ContentLength
+	if resp.Body == http.NoBody { // HEAD, 204, 304: a Content-Length, no body
+		return nil, nil
+	}
+	if want > max {
+		return nil, fmt.Errorf("%w: %d bytes, over %d bytes (raise max_response_bytes)", errTooLarge, want, max)
+	}
 	if sc == nil || sc.Room == nil || (want >= 0 && want <= engine.BigAnswer) {
 		return readLimited(resp.Body, max)
 	}
 	var head []byte
 	if want < 0 {
 		var err error
-		if head, err = io.ReadAll(io.LimitReader(resp.Body, engine.BigAnswer+1)); err != nil {
-			return nil, fmt.Errorf("read response: %w", err)
+		if head, err = readLimited(io.LimitReader(resp.Body, engine.BigAnswer+1), max); err != nil {
+			return nil, err
 		}
 		if len(head) <= engine.BigAnswer {
 			return head, nil

@@ -21,10 +21,13 @@ func TestReadAnswerAsksForRoom(t *testing.T) {
 	big := strings.Repeat("x", 300_000)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body := big
-		if r.URL.Path == "/small" {
+		switch r.URL.Path {
+		case "/small":
 			body = "ok"
+		case "/30k-chunked":
+			body = big[:30_000]
 		}
-		if r.URL.Path != "/chunked" {
+		if !strings.HasSuffix(r.URL.Path, "chunked") {
 			w.Header().Set("Content-Length", fmt.Sprint(len(body)))
 		}
 		w.Write([]byte(body[:len(body)/2]))
@@ -33,7 +36,7 @@ func TestReadAnswerAsksForRoom(t *testing.T) {
 	}))
 	defer srv.Close()
 	for _, tc := range []struct {
-		path          string
+		path, method  string
 		max           int64
 		asked, read   int64
 		refuse, fails bool
@@ -43,8 +46,11 @@ func TestReadAnswerAsksForRoom(t *testing.T) {
 		{path: "/chunked", asked: defaultMaxResponse + 1, read: 300_000},
 		{path: "/chunked", max: 200_000, asked: 200_001, read: 0, fails: true}, // too large: nothing kept
 		{path: "/length", refuse: true, asked: 300_000, fails: true},
+		{path: "/length", max: 200_000, fails: true},          // over max: fails without waiting
+		{path: "/30k-chunked", max: 10_000, fails: true},      // small, but over max
+		{path: "/length", method: "HEAD", asked: 0, read: -1}, // a length, no body
 	} {
-		t.Run(fmt.Sprint(tc.path, tc.max, tc.refuse), func(t *testing.T) {
+		t.Run(fmt.Sprint(tc.method, tc.path, tc.max, tc.refuse), func(t *testing.T) {
 			var asked, read int64 = 0, -1
 			sc := &engine.StepContext{HTTP: srv.Client(), Room: func(ctx context.Context, n int64) (func(int64), error) {
 				asked = n
@@ -53,7 +59,7 @@ func TestReadAnswerAsksForRoom(t *testing.T) {
 				}
 				return func(m int64) { read = m }, nil
 			}}
-			h := &HTTP{URL: srv.URL + tc.path, MaxResponseBytes: tc.max}
+			h := &HTTP{Method: tc.method, URL: srv.URL + tc.path, MaxResponseBytes: tc.max}
 			out, err := h.Run(context.Background(), sc)
 			if (err != nil) != tc.fails {
 				t.Fatalf("err %v, output %v", err, out)
@@ -63,6 +69,9 @@ func TestReadAnswerAsksForRoom(t *testing.T) {
 			}
 			if tc.asked > 0 && !tc.refuse && read != tc.read {
 				t.Errorf("said it read %d, want %d", read, tc.read)
+			}
+			if tc.fails && !tc.refuse && !strings.Contains(fmt.Sprint(err), "raise max_response_bytes") {
+				t.Errorf("error %q does not say the answer is too large", err)
 			}
 			if tc.refuse && !strings.Contains(err.Error(), "no room (test)") {
 				t.Errorf("error %q does not give the engine's reason", err)

@@ -404,7 +404,7 @@ func (s *appStep) call(ctx context.Context, sc *engine.StepContext, client *http
 		if err != nil {
 			return nil, transportError(ctx, op, err, secrets)
 		}
-		raw, err := readLimited(resp.Body, defaultMaxResponse)
+		raw, err := readAnswer(ctx, sc, resp, defaultMaxResponse)
 		resp.Body.Close()
 		if err != nil {
 			return nil, transportError(ctx, op, err, secrets)

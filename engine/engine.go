@@ -115,9 +115,9 @@ type Engine struct {
 	// bodies bounds the bytes of big bodies (over bigBody) of the runs
 	// executing at once (executingBodyBytes).
 	bodies *semaphore.Weighted
-	// answers bounds the bytes of big answers the executions running hold
-	// (executingAnswerBytes; see runState.room).
-	answers *semaphore.Weighted
+	// answers and answerReserve bound the bytes of big answers the
+	// executions running hold (see answerRoom.room).
+	answers, answerReserve *semaphore.Weighted
 
 	ctx     context.Context
 	stop    context.CancelFunc
@@ -176,6 +176,7 @@ func New(cfg Config) *Engine {
 	e.q = newQueue(e.flowLimit)
 	e.bodies = semaphore.NewWeighted(executingBodyBytes)
 	e.answers = semaphore.NewWeighted(executingAnswerBytes)
+	e.answerReserve = semaphore.NewWeighted(reserveAnswerBytes)
 	// A timer can fire while its run is still executing (a 1 ms retry
 	// backoff fires before the worker lets the run go): the queue then drops
 	// the push, so the wake is also noted for the worker to queue afterwards.

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -83,10 +82,8 @@ type runState struct {
 	// them with the secrets (built when derived grows).
 	derived []string
 	red     Redaction
-	// answerBytes are the big answers this execution read (see room);
-	// roomMu makes its parallel branches wait for room in turn.
-	answerBytes atomic.Int64
-	roomMu      sync.Mutex
+	// answers are the big answers this execution read (answerRoom.room).
+	answers answerRoom
 }
 
 func (e *Engine) execute(it *item) {
@@ -186,7 +183,7 @@ func (e *Engine) execute(it *item) {
 	defer e.running.Delete(r.ID)
 	st := e.newState(r, c)
 	st.ctx = rctx
-	defer st.releaseAnswers()
+	defer st.answers.release()
 	if r.Status != RunRunning {
 		r.Status = RunRunning
 		st.dirty = true
@@ -266,7 +263,7 @@ func (e *Engine) ExecuteNow(ctx context.Context, flowID string, t TriggerData) (
 	st := e.newState(r, c)
 	st.ctx = ctx
 	st.ephemeral = true
-	defer st.releaseAnswers()
+	defer st.answers.release()
 	r.Status = RunRunning
 	now := e.now().UTC()
 	r.StartedAt = &now
@@ -318,6 +315,7 @@ func (e *Engine) inASecond(runID, flowID string) {
 func (e *Engine) newState(r *Run, c *Compiled) *runState {
 	st := &runState{e: e, run: r, c: c, recs: make(map[string]*StepRun, len(r.Steps)),
 		steps: make(map[string]any, len(r.Steps)), started: e.now()}
+	st.answers.e = e
 	if r.Vars == nil {
 		r.Vars = map[string]any{}
 	}
@@ -876,7 +874,7 @@ func (st *runState) action(ctx context.Context, cs *CStep, rec *StepRun, env map
 	sc := &StepContext{RunID: st.run.ID, FlowID: st.run.FlowID, StepID: rec.ID, Attempt: attempt,
 		IdempotencyKey: st.run.ID + ":" + rec.ID,
 		HTTP:           st.e.cfg.HTTP, Dial: st.e.cfg.Dial, KV: st.e.store, Now: st.e.now,
-		Log: func(msg string) { logs = append(logs, msg) }, Room: st.room}
+		Log: func(msg string) { logs = append(logs, msg) }, Room: st.answers.room}
 	sc.Connections = st.e.connectionResolver()
 	if readsData(cs.spec) {
 		sc.Data = stepData(env) // a snapshot: parallel branches go on writing steps

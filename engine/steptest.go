@@ -105,8 +105,8 @@ func (e *Engine) TestStep(ctx context.Context, c *Compiled, stepID string, env m
 	defer cancel()
 	var logs []string
 	runID := "test-" + newUUID()
-	room := &runState{e: e} // a big answer waits for room like a run's
-	defer room.releaseAnswers()
+	room := &answerRoom{e: e} // a big answer waits for room like a run's
+	defer room.release()
 	sc := &StepContext{RunID: runID, FlowID: c.Flow.ID, StepID: cs.ID, Attempt: 1, IdempotencyKey: runID + ":" + cs.ID,
 		HTTP: e.cfg.HTTP, Dial: e.cfg.Dial, KV: e.store, Now: e.now,
 		Log: func(msg string) { logs = append(logs, msg) }, Room: room.room}

@@ -318,13 +318,11 @@ func sendHook(t *testing.T, addr, flow, body string) string {
 	return id
 }
 
-// TestBigBodiesStayBounded: on the real binary, with the default 256
-// workers, runs whose bodies are big (900 KB) and whose step waits on a
-// slow API do not all execute at once: their bodies share 64 MiB, so about
-// 35 run side by side, every run completes, and anonymous memory stays under
-// 256 MiB.
-func TestBigBodiesStayBounded(t *testing.T) {
-	var now, most atomic.Int32
+// slowAPI is an API on 127.0.0.1 that answers {"ok":true} after 300 ms;
+// most is the most calls it served at once.
+func slowAPI(t *testing.T) (url string, most *atomic.Int32) {
+	var now atomic.Int32
+	most = new(atomic.Int32)
 	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := now.Add(1)
 		defer now.Add(-1)
@@ -334,11 +332,39 @@ func TestBigBodiesStayBounded(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"ok":true}`))
 	}))
-	defer slow.Close()
+	t.Cleanup(slow.Close)
+	return slow.URL, most
+}
+
+// sendHooks posts n webhooks to a flow, 24 at a time, body(i) each, and
+// returns their run ids ("" for one that failed: a test error).
+func sendHooks(t *testing.T, addr, flow string, n int, body func(i int) string) []string {
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 24)
+	for i := range n {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ids[i] = sendHook(t, addr, flow, body(i))
+		}()
+	}
+	wg.Wait()
+	return ids
+}
+
+// TestBigBodiesStayBounded: on the real binary, with the default 256
+// workers, runs whose bodies are big (900 KB) and whose step waits on a
+// slow API do not all execute at once: their bodies share 64 MiB, so about
+// 35 run side by side, every run completes, and anonymous memory stays under
+// 256 MiB.
+func TestBigBodiesStayBounded(t *testing.T) {
+	slow, most := slowAPI(t)
 	data := t.TempDir()
 	tok, _, _ := cli(t, data, "", "token", "create", "--name", "t")
 	tok = strings.TrimSpace(tok)
-	importFlows(t, data, `{"id":"big","name":"Big","trigger":{"type":"webhook"},"steps":[{"id":"call","type":"http","with":{"method":"POST","url":"`+slow.URL+`","body":{"n":"{{ trigger.body.n }}"}}}]}`)
+	importFlows(t, data, `{"id":"big","name":"Big","trigger":{"type":"webhook"},"steps":[{"id":"call","type":"http","with":{"method":"POST","url":"`+slow+`","body":{"n":"{{ trigger.body.n }}"}}}]}`)
 	addr := freeAddr(t)
 	srv := startServer(t, data, addr)
 	defer srv.stop()
@@ -346,18 +372,7 @@ func TestBigBodiesStayBounded(t *testing.T) {
 
 	pad := strings.Repeat("x", 900_000)
 	const runs = 120
-	ids := make([]string, runs)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 24)
-	for i := range runs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			ids[i] = sendHook(t, addr, "big", fmt.Sprintf(`{"n":%d,"pad":%q}`, i, pad))
-		}()
-	}
-	wg.Wait()
+	ids := sendHooks(t, addr, "big", runs, func(i int) string { return fmt.Sprintf(`{"n":%d,"pad":%q}`, i, pad) })
 	for i, id := range ids {
 		if id == "" {
 			continue
@@ -406,45 +421,26 @@ func TestBigAnswersStayBounded(t *testing.T) {
 		w.Write([]byte(answer))
 	}))
 	defer big.Close()
-	var now, most atomic.Int32
-	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n := now.Add(1)
-		defer now.Add(-1)
-		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
-		}
-		time.Sleep(300 * time.Millisecond)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"ok":true}`))
-	}))
-	defer slow.Close()
+	slow, most := slowAPI(t)
 	data := t.TempDir()
 	tok, _, _ := cli(t, data, "", "token", "create", "--name", "t")
 	tok = strings.TrimSpace(tok)
 	importFlows(t, data, `{"id":"fetch","name":"Fetch","trigger":{"type":"webhook"},"steps":[
 		{"id":"list","type":"http","with":{"url":"`+big.URL+`/{{ trigger.body.kind }}"}},
-		{"id":"call","type":"http","with":{"method":"POST","url":"`+slow.URL+`","body":{"customers":"{{ len(steps.list.output.body.items) }}"}}}]}`)
+		{"id":"call","type":"http","with":{"method":"POST","url":"`+slow+`","body":{"customers":"{{ len(steps.list.output.body.items) }}"}}}]}`)
 	addr := freeAddr(t)
 	srv := startServer(t, data, addr)
 	defer srv.stop()
 	peak := rssWatch(srv.cmd.Process.Pid)
 
 	const runs = 120
-	ids := make([]string, runs)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 24)
-	for i := range runs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			kind := "length"
-			if i%2 == 1 {
-				kind = "chunked"
-			}
-			ids[i] = sendHook(t, addr, "fetch", fmt.Sprintf(`{"n":%d,"kind":%q}`, i, kind))
-		}()
-	}
-	wg.Wait()
+	ids := sendHooks(t, addr, "fetch", runs, func(i int) string {
+		kind := "length"
+		if i%2 == 1 {
+			kind = "chunked"
+		}
+		return fmt.Sprintf(`{"n":%d,"kind":%q}`, i, kind)
+	})
 	for i, id := range ids {
 		if id == "" {
 			continue

@@ -75,7 +75,7 @@ func oauthToken(ctx context.Context, sc *engine.StepContext, client *http.Client
 		// RFC 6749 §2.3.1: both parts form-encoded, then HTTP Basic.
 		req.SetBasicAuth(url.QueryEscape(a.ClientID), url.QueryEscape(a.ClientSecret))
 	}
-	ans, err := send(&engine.StepContext{Now: func() time.Time { return t }}, client, req, op, 1<<20, a.secrets())
+	ans, err := send(sc, client, req, op, 1<<20, a.secrets())
 	if err != nil {
 		return "", false, err
 	}

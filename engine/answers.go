@@ -118,11 +118,9 @@ func (a *answerRoom) counted(held *int64, pool *semaphore.Weighted, n int64) fun
 	}
 }
 
-// release gives back what the execution holds: it ended.
+// release gives back what the execution holds: it ended, so its steps
+// (and their keep calls) have all returned.
 func (a *answerRoom) release() {
-	a.turnOnce.Do(func() { a.turn = semaphore.NewWeighted(1) })
-	a.turn.Acquire(context.Background(), 1) //nolint:errcheck // never fails without a deadline
-	defer a.turn.Release(1)
 	if a.main > 0 {
 		a.e.answers.Release(a.main)
 		a.main = 0

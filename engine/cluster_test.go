@@ -631,16 +631,8 @@ func TestClusterCancelWhileHolderDead(t *testing.T) {
 	}
 	// The mark is dropped just after the run's end is stored (Engine.ended),
 	// so the run can be seen ended a moment before.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	eventually(t, 5*time.Second, "the cancel mark goes with the run", func() bool {
 		_, err := b.store.GetResume(ctx, r.ID, "!cancel")
-		if errors.Is(err, engine.ErrNotFound) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the cancel mark outlived the run by 5 s: %v", err)
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return errors.Is(err, engine.ErrNotFound)
+	})
 }

@@ -199,9 +199,6 @@ func (q *queue) done(it *item) {
 // wakeAll lets every waiting worker look again: a flow's concurrency
 // changed, so runs that waited for it may now execute.
 func (q *queue) wakeAll() {
-	if q == nil {
-		return
-	}
 	// Under the lock: a worker that read the old limit in take is either
 	// waiting already or will read the new one.
 	q.mu.Lock()

@@ -354,6 +354,19 @@ func sendHooks(t *testing.T, addr, flow string, n int, body func(i int) string) 
 	return ids
 }
 
+// waitSucceeded waits for each run (ids from sendHooks; "" skipped) to
+// end and reports any that did not succeed.
+func waitSucceeded(t *testing.T, srv *server, tok string, ids []string, within time.Duration) {
+	for i, id := range ids {
+		if id == "" {
+			continue
+		}
+		if run := waitRun(t, srv, tok, id, within); run["status"] != "succeeded" {
+			t.Errorf("run %d: %v %v", i, run["status"], run["error"])
+		}
+	}
+}
+
 // TestBigBodiesStayBounded: on the real binary, with the default 256
 // workers, runs whose bodies are big (900 KB) and whose step waits on a
 // slow API do not all execute at once: their bodies share 64 MiB, so about
@@ -373,14 +386,7 @@ func TestBigBodiesStayBounded(t *testing.T) {
 	pad := strings.Repeat("x", 900_000)
 	const runs = 120
 	ids := sendHooks(t, addr, "big", runs, func(i int) string { return fmt.Sprintf(`{"n":%d,"pad":%q}`, i, pad) })
-	for i, id := range ids {
-		if id == "" {
-			continue
-		}
-		if run := waitRun(t, srv, tok, id, 60*time.Second); run["status"] != "succeeded" {
-			t.Errorf("run %d: %v %v", i, run["status"], run["error"])
-		}
-	}
+	waitSucceeded(t, srv, tok, ids, 60*time.Second)
 	p := peak()
 	if m := most.Load(); m > 40 || m < 2 {
 		t.Errorf("%d calls at once to the slow API (want about 35: 64 MiB of 1.8 MB bodies)", m)
@@ -441,15 +447,7 @@ func TestBigAnswersStayBounded(t *testing.T) {
 		}
 		return fmt.Sprintf(`{"n":%d,"kind":%q}`, i, kind)
 	})
-	for i, id := range ids {
-		if id == "" {
-			continue
-		}
-		run := waitRun(t, srv, tok, id, 90*time.Second)
-		if run["status"] != "succeeded" {
-			t.Errorf("run %d: %v %v", i, run["status"], run["error"])
-		}
-	}
+	waitSucceeded(t, srv, tok, ids, 90*time.Second)
 	p := peak()
 	if m := most.Load(); m > 26 || m < 2 {
 		t.Errorf("%d runs held their answer at once (want about 20: 24 MiB of 1 MiB answers)", m)
